@@ -1,0 +1,164 @@
+"""Argument checks shared by every public entry point.
+
+Each check raises :class:`TypeError` (wrong kind of object or dtype) or
+:class:`ValueError` (right kind, wrong value or shape) with a message that
+names the argument, what was expected and what was given, so that no bare
+NumPy broadcasting error ever reaches a user.
+"""
+
+import numbers
+
+import numpy as onp
+from autograd.tracer import getval
+
+FLOAT_DTYPES = (onp.dtype(onp.float32), onp.dtype(onp.float64))
+
+
+def shape_of(value):
+    """The shape of an array or an autograd box, as a tuple."""
+    return tuple(onp.shape(getval(value)))
+
+
+def check_positive_int(name, value, *, minimum=1):
+    """Return ``value`` as an int, requiring an integral number ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer >= {minimum}, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_bool(name, value):
+    if not isinstance(value, (bool, onp.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r} ({type(value).__name__})")
+    return bool(value)
+
+
+def check_probability(name, value):
+    """A dropout-like rate in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a float in [0, 1), got {value!r} ({type(value).__name__})")
+    if not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"{name}: expected a float in [0, 1), got {value!r}")
+    return float(value)
+
+
+def check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def check_float_dtype(name, dtype):
+    """Resolve ``dtype`` and require float32 or float64 (the dtypes rnngrad computes in)."""
+    try:
+        resolved = onp.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"{name}: expected float32 or float64, got {dtype!r}") from error
+    if resolved not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected float32 or float64, got {resolved}")
+    return resolved
+
+
+def check_params(params, expected_shapes, name="params"):
+    """Check a parameter dict against ``{key: shape}`` and return its common dtype.
+
+    The keys must match exactly (no missing, no unknown ones: an unknown key
+    is almost always a typo for a missing one), every value must be a
+    float32 or float64 array of the expected shape, and all must share one
+    dtype, which becomes the dtype of the computation.
+    """
+    if not hasattr(params, "keys") or not hasattr(params, "__getitem__"):
+        raise TypeError(f"{name}: expected a dict of arrays, got {type(params).__name__}")
+    missing = [key for key in expected_shapes if key not in params]
+    unknown = [key for key in params if key not in expected_shapes]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {missing}")
+        if unknown:
+            parts.append(f"unknown keys {unknown}")
+        raise ValueError(f"{name}: {' and '.join(parts)}; expected exactly the keys {list(expected_shapes)}")
+    dtypes = {}
+    for key, shape in expected_shapes.items():
+        value = getval(params[key])
+        if not isinstance(value, onp.ndarray):
+            raise TypeError(f"{name}[{key!r}]: expected a NumPy array of shape {shape}, got {type(value).__name__}")
+        if value.shape != tuple(shape):
+            raise ValueError(f"{name}[{key!r}]: expected shape {tuple(shape)}, got {value.shape}")
+        if value.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{name}[{key!r}]: expected dtype float32 or float64, got {value.dtype}")
+        dtypes.setdefault(value.dtype, key)
+    if len(dtypes) > 1:
+        found = ", ".join(f"{dtype} (e.g. {key!r})" for dtype, key in dtypes.items())
+        raise TypeError(f"{name}: all arrays must share one dtype, got {found}")
+    if not dtypes:
+        return onp.dtype(onp.float64)
+    return next(iter(dtypes))
+
+
+def as_input_array(name, value, dtype):
+    """Return ``value`` as an array of ``dtype`` for the computation.
+
+    Concrete real numbers (float16, ints) are converted to the dtype of the
+    parameters. A value traced by autograd is used as it is, but must already
+    have that dtype, because converting it would silently change what is
+    being differentiated.
+    """
+    raw = getval(value)
+    if raw is not value:
+        if raw.dtype != dtype:
+            raise TypeError(f"{name}: a traced input must have the parameters' dtype {dtype}, got {raw.dtype}")
+        return value
+    try:
+        array = onp.asarray(value)
+    except Exception as error:  # ragged lists and the like
+        raise TypeError(f"{name}: expected an array of real numbers, got {type(value).__name__}") from error
+    if array.dtype == onp.bool_ or not (
+        onp.issubdtype(array.dtype, onp.floating) or onp.issubdtype(array.dtype, onp.integer)
+    ):
+        raise TypeError(f"{name}: expected an array of real numbers (float or int), got dtype {array.dtype}")
+    return array.astype(dtype, copy=False)
+
+
+def check_lengths(lengths, batch_size, num_steps, name="lengths"):
+    """Validate sequence lengths and return them as an int array of shape (B,)."""
+    try:
+        array = onp.asarray(lengths)
+    except Exception as error:
+        raise TypeError(f"{name}: expected {batch_size} integers, got {type(lengths).__name__}") from error
+    if array.dtype == onp.bool_ or not onp.issubdtype(array.dtype, onp.integer):
+        raise TypeError(f"{name}: expected integers, got dtype {array.dtype}")
+    if array.shape != (batch_size,):
+        raise ValueError(f"{name}: expected shape ({batch_size},) (one length per sequence), got {array.shape}")
+    if array.size and (array.min() < 0 or array.max() > num_steps):
+        raise ValueError(f"{name}: expected values in [0, {num_steps}] (0 to T), got {array.tolist()}")
+    return array.astype(onp.int64)
+
+
+def check_mask(mask, shape, name="mask"):
+    """Validate a boolean mask of the given shape and return it as an array."""
+    try:
+        array = onp.asarray(mask)
+    except Exception as error:
+        raise TypeError(f"{name}: expected a boolean array of shape {shape}, got {type(mask).__name__}") from error
+    if array.dtype != onp.bool_:
+        raise TypeError(f"{name}: expected a boolean array, got dtype {array.dtype}")
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)}, got {array.shape}")
+    return array
+
+
+def check_state_array(name, value, shape, dtype):
+    """Validate one initial-state array (possibly traced) of a fixed shape."""
+    raw = getval(value)
+    if raw is value:
+        value = as_input_array(name, value, dtype)
+        raw = value
+    if not isinstance(raw, onp.ndarray):
+        raise TypeError(f"{name}: expected an array of shape {tuple(shape)}, got {type(raw).__name__}")
+    if raw.shape != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)}, got {raw.shape}")
+    if raw.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {dtype} (the parameters' dtype), got {raw.dtype}")
+    return value

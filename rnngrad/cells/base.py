@@ -1,0 +1,176 @@
+"""The cell protocol: one step of a recurrent network as a pure function.
+
+A cell is a frozen object holding hyperparameters (sizes, options) and two
+pure functions of a parameter dict:
+
+* :meth:`Cell.step` ``(params, x, state) -> (output, new_state)`` advances the
+  recurrence by one time step for a whole batch: ``x`` is ``(B, D)``,
+  ``state`` a tuple of ``(B, S_i)`` arrays, ``output`` ``(B, O)``.
+* :meth:`Cell.init` draws a parameter dict whose keys and shapes are those of
+  :meth:`Cell.param_shapes`.
+
+Everything that iterates over time (masking, the reverse direction, stacking,
+bidirectional runs) lives in :mod:`rnngrad.sequence` and works for any cell
+that follows this protocol; a new cell only says what one step does::
+
+    @dataclass(frozen=True)
+    class MinimalGatedUnit(rnngrad.Cell):
+        def param_shapes(self):
+            ...
+        def step(self, params, x, state):
+            ...
+
+The parameters are a plain ``dict`` of arrays, never stored on the cell:
+autograd differentiates dicts, lists and tuples, and a call is then a pure
+function of its arguments.
+"""
+
+from dataclasses import dataclass
+
+import autograd.numpy as np
+import numpy as onp
+from autograd.tracer import getval
+
+from .._validation import (
+    as_input_array,
+    check_float_dtype,
+    check_params,
+    check_positive_int,
+    check_state_array,
+    shape_of,
+)
+
+__all__ = ["Cell", "linear", "make_rng"]
+
+
+def make_rng(seed, name="seed"):
+    """A :class:`numpy.random.Generator` from an int seed, a Generator or ``None``."""
+    if isinstance(seed, onp.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, (int, onp.integer)) and not isinstance(seed, bool)):
+        return onp.random.default_rng(seed)
+    raise TypeError(f"{name}: expected an int, a numpy.random.Generator or None, got {type(seed).__name__}")
+
+
+def linear(x, weight, bias=None):
+    """``x W^T + b`` with torch's weight layout ``(out_features, in_features)``."""
+    y = np.dot(x, weight.T)
+    return y if bias is None else y + bias
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Base class of recurrent cells (the cell protocol).
+
+    Subclasses are frozen dataclasses and implement :meth:`param_shapes`,
+    :meth:`step` and, when the state is not a single ``(B, hidden_size)``
+    array, :attr:`state_sizes`.
+
+    Args:
+        input_size: D, the number of features of each input step.
+        hidden_size: H, the number of hidden units.
+        bias: whether the cell has bias vectors.
+    """
+
+    input_size: int
+    hidden_size: int
+    bias: bool = True
+
+    def __post_init__(self):
+        check_positive_int("input_size", self.input_size)
+        check_positive_int("hidden_size", self.hidden_size)
+        if not isinstance(self.bias, (bool, onp.bool_)):
+            raise TypeError(f"bias: expected True or False, got {self.bias!r}")
+
+    # -- the protocol ----------------------------------------------------
+    def param_shapes(self):
+        """``{name: shape}`` of the parameters, in the order they are drawn."""
+        raise NotImplementedError(f"{type(self).__name__} must define param_shapes()")
+
+    @property
+    def state_sizes(self):
+        """Feature sizes of the state arrays; the first one is the emitted output."""
+        return (self.hidden_size,)
+
+    @property
+    def output_size(self):
+        """O, the number of features emitted at each step."""
+        return self.state_sizes[0]
+
+    def step(self, params, x, state):
+        """One time step: ``(params, x (B, D), state) -> (output (B, O), new_state)``."""
+        raise NotImplementedError(f"{type(self).__name__} must define step()")
+
+    # -- shared behaviour --------------------------------------------------
+    @property
+    def init_scale(self):
+        """Half-width of the default uniform initialization, ``1 / sqrt(hidden_size)`` (torch's)."""
+        return 1.0 / onp.sqrt(self.hidden_size)
+
+    def initial_state(self, batch_size, dtype=onp.float64):
+        """The all-zero state for ``batch_size`` sequences."""
+        return tuple(onp.zeros((batch_size, size), dtype=dtype) for size in self.state_sizes)
+
+    def init(self, seed=None, *, dtype=onp.float64):
+        """Draw parameters uniformly in ``[-1/sqrt(H), 1/sqrt(H)]``, as torch does.
+
+        Args:
+            seed: an int, a :class:`numpy.random.Generator` or ``None`` (fresh entropy).
+            dtype: float64 (default) or float32; it becomes the dtype of every
+                computation with these parameters.
+        """
+        rng = make_rng(seed)
+        dtype = check_float_dtype("dtype", dtype)
+        scale = self.init_scale
+        return {
+            name: rng.uniform(-scale, scale, size=shape).astype(dtype) for name, shape in self.param_shapes().items()
+        }
+
+    def __call__(self, params, x, hx=None):
+        """Apply one step, torch-style.
+
+        Args:
+            params: dict with the keys and shapes of :meth:`param_shapes`.
+            x: ``(B, D)`` or, unbatched, ``(D,)``.
+            hx: the state; ``None`` for zeros, an array for single-state cells,
+                a tuple of arrays otherwise (``(h, c)`` for the LSTM), each
+                ``(B, S)`` or unbatched ``(S,)``.
+
+        Returns:
+            The new state: an array for single-state cells, else a tuple.
+        """
+        dtype = check_params(params, self.param_shapes())
+        x = as_input_array("x", x, dtype)
+        shape = shape_of(x)
+        if len(shape) not in (1, 2) or shape[-1] != self.input_size:
+            raise ValueError(
+                f"x: expected shape (B, {self.input_size}) or ({self.input_size},) "
+                f"(input_size={self.input_size}), got {shape}"
+            )
+        batched = len(shape) == 2
+        batch = shape[0] if batched else 1
+        if not batched:
+            x = np.reshape(x, (1, self.input_size))
+        state = self._check_hx(hx, batch, batched, dtype)
+        _, new_state = self.step(params, x, state)
+        if not batched:
+            new_state = tuple(np.reshape(s, (s.shape[-1],)) for s in new_state)
+        return new_state[0] if len(new_state) == 1 else tuple(new_state)
+
+    def _check_hx(self, hx, batch, batched, dtype):
+        if hx is None:
+            return self.initial_state(batch, dtype)
+        sizes = self.state_sizes
+        if len(sizes) == 1:
+            parts = (hx,)
+        elif isinstance(getval(hx), (tuple, list)) and len(hx) == len(sizes):
+            parts = tuple(hx[i] for i in range(len(sizes)))
+        else:
+            raise TypeError(f"hx: expected a tuple of {len(sizes)} arrays, got {type(hx).__name__}")
+        state = []
+        for i, (part, size) in enumerate(zip(parts, sizes)):
+            name = "hx" if len(sizes) == 1 else f"hx[{i}]"
+            shape = (batch, size) if batched else (size,)
+            part = check_state_array(name, part, shape, dtype)
+            state.append(part if batched else np.reshape(part, (1, size)))
+        return tuple(state)

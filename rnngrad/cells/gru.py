@@ -1,0 +1,58 @@
+"""The gated recurrent unit."""
+
+from dataclasses import dataclass
+
+import autograd.numpy as np
+
+from ..activations import sigmoid, tanh
+from .base import Cell, linear
+
+__all__ = ["GRUCell"]
+
+
+@dataclass(frozen=True)
+class GRUCell(Cell):
+    r"""Gated recurrent unit (Cho et al. 2014) in torch's reset-after form.
+
+    .. math::
+
+        \begin{aligned}
+        r &= \sigma(x W_{ir}^\top + b_{ir} + h W_{hr}^\top + b_{hr}) && \text{reset gate}\\
+        z &= \sigma(x W_{iz}^\top + b_{iz} + h W_{hz}^\top + b_{hz}) && \text{update gate}\\
+        n &= \tanh\bigl(x W_{in}^\top + b_{in} + r \odot (h W_{hn}^\top + b_{hn})\bigr) && \text{candidate}\\
+        h' &= (1 - z) \odot n + z \odot h
+        \end{aligned}
+
+    The update gate interpolates between keeping the state (:math:`z = 1`,
+    Jacobian :math:`\partial h'/\partial h = I`) and replacing it with the
+    candidate (:math:`z = 0`); the reset gate decides how much of the old
+    state the candidate may see. Note the trap torch documents too: the reset
+    gate multiplies :math:`h W_{hn}^\top + b_{hn}` *after* the matmul (the
+    form of cuDNN), where the paper applies it to :math:`h` before.
+
+    Parameters (torch's layout, gate rows in the order r, z, n):
+    ``weight_ih`` (3H, D), ``weight_hh`` (3H, H), ``bias_ih`` (3H,),
+    ``bias_hh`` (3H,).
+
+    Args:
+        input_size: D.
+        hidden_size: H.
+        bias: whether to use ``bias_ih`` and ``bias_hh``.
+    """
+
+    def param_shapes(self):
+        H, D = self.hidden_size, self.input_size
+        shapes = {"weight_ih": (3 * H, D), "weight_hh": (3 * H, H)}
+        if self.bias:
+            shapes.update(bias_ih=(3 * H,), bias_hh=(3 * H,))
+        return shapes
+
+    def step(self, params, x, state):
+        (h,) = state
+        gi_r, gi_z, gi_n = np.split(linear(x, params["weight_ih"], params.get("bias_ih")), 3, axis=-1)
+        gh_r, gh_z, gh_n = np.split(linear(h, params["weight_hh"], params.get("bias_hh")), 3, axis=-1)
+        reset_gate = sigmoid(gi_r + gh_r)
+        update_gate = sigmoid(gi_z + gh_z)
+        candidate = tanh(gi_n + reset_gate * gh_n)
+        h_new = (1.0 - update_gate) * candidate + update_gate * h
+        return h_new, (h_new,)

@@ -1,0 +1,81 @@
+"""The long short-term memory cell."""
+
+from dataclasses import dataclass
+
+import autograd.numpy as np
+
+from .._validation import check_positive_int
+from ..activations import sigmoid, tanh
+from .base import Cell, linear
+
+__all__ = ["LSTMCell"]
+
+
+@dataclass(frozen=True)
+class LSTMCell(Cell):
+    r"""Long short-term memory cell (Hochreiter and Schmidhuber 1997), torch's form.
+
+    .. math::
+
+        \begin{aligned}
+        i &= \sigma(x W_{ii}^\top + b_{ii} + h W_{hi}^\top + b_{hi}) && \text{input gate}\\
+        f &= \sigma(x W_{if}^\top + b_{if} + h W_{hf}^\top + b_{hf}) && \text{forget gate}\\
+        g &= \tanh(x W_{ig}^\top + b_{ig} + h W_{hg}^\top + b_{hg}) && \text{candidate}\\
+        o &= \sigma(x W_{io}^\top + b_{io} + h W_{ho}^\top + b_{ho}) && \text{output gate}\\
+        c' &= f \odot c + i \odot g\\
+        h' &= o \odot \tanh(c') \quad (\text{then } h' W_{hr}^\top \text{ if } P > 0)
+        \end{aligned}
+
+    The cell state :math:`c` is the memory: the forget gate decides how much
+    of it survives a step, the input gate how much of the candidate is
+    written, the output gate how much is shown as :math:`h`. Because
+    :math:`\partial c' / \partial c = \operatorname{diag}(f)`, an open forget
+    gate carries both the memory and its gradient unchanged across any number
+    of steps: the *constant error carousel*.
+
+    Parameters (torch's packed layout, gate rows in the order i, f, g, o):
+    ``weight_ih`` (4H, D), ``weight_hh`` (4H, P or H), ``bias_ih`` (4H,),
+    ``bias_hh`` (4H,), and ``weight_hr`` (P, H) when ``proj_size`` P > 0.
+    The state is ``(h, c)`` with ``h`` of size P (or H) and ``c`` of size H.
+
+    Args:
+        input_size: D.
+        hidden_size: H.
+        bias: whether to use ``bias_ih`` and ``bias_hh``.
+        proj_size: P; 0 (default) for no projection, else ``0 < P < H``.
+    """
+
+    proj_size: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive_int("proj_size", self.proj_size, minimum=0)
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(
+                f"proj_size: expected 0 <= proj_size < hidden_size={self.hidden_size}, got {self.proj_size}"
+            )
+
+    @property
+    def state_sizes(self):
+        return (self.proj_size or self.hidden_size, self.hidden_size)
+
+    def param_shapes(self):
+        H, D, R = self.hidden_size, self.input_size, self.proj_size or self.hidden_size
+        shapes = {"weight_ih": (4 * H, D), "weight_hh": (4 * H, R)}
+        if self.bias:
+            shapes.update(bias_ih=(4 * H,), bias_hh=(4 * H,))
+        if self.proj_size:
+            shapes["weight_hr"] = (self.proj_size, H)
+        return shapes
+
+    def step(self, params, x, state):
+        h, c = state
+        gates = linear(x, params["weight_ih"], params.get("bias_ih")) + linear(
+            h, params["weight_hh"], params.get("bias_hh")
+        )
+        input_gate, forget_gate, candidate, output_gate = np.split(gates, 4, axis=-1)
+        cell_state = sigmoid(forget_gate) * c + sigmoid(input_gate) * tanh(candidate)
+        h_new = sigmoid(output_gate) * tanh(cell_state)
+        if self.proj_size:
+            h_new = np.dot(h_new, params["weight_hr"].T)
+        return h_new, (h_new, cell_state)

@@ -1,0 +1,401 @@
+r"""Stacked, bidirectional recurrent networks with torch's interface.
+
+The models are functional: hyperparameters live on a frozen model object,
+parameters in a plain dict whose keys and shapes are those of the matching
+torch module's ``state_dict()``, and a call is a pure function that autograd
+differentiates::
+
+    lstm = rnngrad.LSTM(input_size=8, hidden_size=16, num_layers=2, bidirectional=True)
+    params = lstm.init(seed=0)
+    output, (h_n, c_n) = lstm(params, x, lengths=[5, 3, 0])
+
+Shapes (letters as everywhere in rnngrad): T steps, B sequences, D input
+features, H hidden units, P projection size, L layers, N directions
+(1 or 2), O = P if P > 0 else H.
+
+* ``x``: (T, B, D), or (B, T, D) with ``batch_first``, or unbatched (T, D).
+* ``output``: (T, B, N*O) (batch-first and unbatched likewise); steps past a
+  sequence's length, or masked out, are zero.
+* ``h_n``: (L*N, B, O), entry ``k*N + d`` for layer k, direction d; ``c_n``
+  (LSTM): (L*N, B, H). Unbatched: the B axis is dropped.
+"""
+
+import autograd.numpy as np
+import numpy as onp
+from autograd.tracer import getval
+
+from ._validation import (
+    as_input_array,
+    check_bool,
+    check_lengths,
+    check_mask,
+    check_params,
+    check_positive_int,
+    check_probability,
+    check_state_array,
+    shape_of,
+)
+from .cells import GRUCell, LSTMCell, RNNCell, make_rng
+from .cells.base import Cell
+from .sequence import lengths_to_mask, resolve_impl, stack
+
+__all__ = ["Recurrent", "RNN", "LSTM", "GRU"]
+
+
+class Recurrent:
+    """A stacked, optionally bidirectional network of any cell.
+
+    This is the generic model behind :class:`RNN`, :class:`LSTM` and
+    :class:`GRU`; use it directly to run a custom cell with masking,
+    reversal, stacking and dropout::
+
+        net = rnngrad.Recurrent(lambda d: MyCell(d, 32), input_size=8, num_layers=2, bidirectional=True)
+
+    Args:
+        cell: a function ``input_size -> Cell`` building one layer's cell
+            (it is called with D for the first layer and N*O for the others).
+        input_size: D.
+        num_layers: L, the number of stacked layers.
+        batch_first: whether ``x`` and ``output`` are (B, T, ...) (the
+            ``mask`` then is (B, T) too).
+        dropout: rate of dropout on the outputs of every layer but the last,
+            applied only in training (``train=True`` with an ``rng``).
+        bidirectional: add a reverse direction to every layer.
+
+    Parameter keys are the cell's own names with the suffix ``_l{k}``, plus
+    ``_reverse`` for the reverse direction (``weight_ih_l1_reverse``).
+    """
+
+    def __init__(self, cell, input_size, num_layers=1, batch_first=False, dropout=0.0, bidirectional=False):
+        if not callable(cell):
+            raise TypeError(f"cell: expected a function input_size -> Cell, got {type(cell).__name__}")
+        self._freeze(
+            input_size=check_positive_int("input_size", input_size),
+            num_layers=check_positive_int("num_layers", num_layers),
+            batch_first=check_bool("batch_first", batch_first),
+            dropout=check_probability("dropout", dropout),
+            bidirectional=check_bool("bidirectional", bidirectional),
+        )
+        cells = []
+        layer_input = self.input_size
+        for _ in range(self.num_layers):
+            layer = tuple(cell(layer_input) for _ in range(self.num_directions))
+            for built in layer:
+                if not isinstance(built, Cell) and not hasattr(built, "step"):
+                    raise TypeError(f"cell: expected the function to return a Cell, got {type(built).__name__}")
+                if built.input_size != layer_input:
+                    raise ValueError(
+                        f"cell: the cell built for input size {layer_input} has input_size={built.input_size}"
+                    )
+            cells.append(layer)
+            layer_input = sum(built.output_size for built in layer)
+        object.__setattr__(self, "cells", tuple(cells))
+
+    # -- immutability ------------------------------------------------------
+    _fields = ("input_size", "num_layers", "batch_first", "dropout", "bidirectional")
+
+    def _freeze(self, **fields):
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable: build a new one to change {name!r}")
+
+    def __repr__(self):
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other):
+        return (
+            type(self) is type(other)
+            and self.cells == other.cells
+            and all(getattr(self, name) == getattr(other, name) for name in self._fields)
+        )
+
+    def __hash__(self):
+        return hash((type(self), self.cells) + tuple(getattr(self, name) for name in self._fields))
+
+    # -- structure ---------------------------------------------------------
+    @property
+    def num_directions(self):
+        """N: 2 if bidirectional, else 1."""
+        return 2 if self.bidirectional else 1
+
+    @property
+    def output_size(self):
+        """The feature size of ``output``: N*O."""
+        return sum(cell.output_size for cell in self.cells[-1])
+
+    @staticmethod
+    def key_suffix(layer, direction):
+        """``_l{layer}`` plus ``_reverse`` for direction 1, as in torch."""
+        return f"_l{layer}" + ("_reverse" if direction else "")
+
+    def param_shapes(self):
+        """``{key: shape}`` in torch's ``state_dict`` order."""
+        shapes = {}
+        for k, layer in enumerate(self.cells):
+            for d, cell in enumerate(layer):
+                suffix = self.key_suffix(k, d)
+                shapes.update({name + suffix: shape for name, shape in cell.param_shapes().items()})
+        return shapes
+
+    def init(self, seed=None, *, dtype=onp.float64):
+        """Draw parameters as torch does: uniform in ``[-1/sqrt(H), 1/sqrt(H)]``.
+
+        Args:
+            seed: an int, a :class:`numpy.random.Generator` or ``None`` (fresh entropy).
+            dtype: float64 (default) or float32; the dtype of every computation.
+
+        Returns:
+            A dict with the keys and shapes of :meth:`param_shapes`.
+        """
+        rng = make_rng(seed)
+        params = {}
+        for k, layer in enumerate(self.cells):
+            for d, cell in enumerate(layer):
+                suffix = self.key_suffix(k, d)
+                params.update({name + suffix: value for name, value in cell.init(rng, dtype=dtype).items()})
+        return params
+
+    def split_params(self, params):
+        """``params`` as ``[layer][direction]`` dicts with the cells' own key names."""
+        return [
+            [
+                {name: params[name + self.key_suffix(k, d)] for name in cell.param_shapes()}
+                for d, cell in enumerate(layer)
+            ]
+            for k, layer in enumerate(self.cells)
+        ]
+
+    # -- the call ----------------------------------------------------------
+    def __call__(self, params, x, *, lengths=None, mask=None, initial_state=None, train=False, rng=None, impl=None):
+        """Run the network.
+
+        Args:
+            params: dict with the keys and shapes of :meth:`param_shapes`.
+            x: (T, B, D), (B, T, D) if ``batch_first``, or unbatched (T, D).
+            lengths: B integers in [0, T]; step t of sequence b is valid when
+                t < lengths[b]. For unbatched input, one integer.
+            mask: boolean (T, B) ((B, T) if ``batch_first``, (T,) unbatched),
+                true at valid steps; any pattern is allowed. Give ``lengths``
+                or ``mask``, not both.
+            initial_state: the state before the first step, zeros if ``None``:
+                an (L*N, B, O) array for single-state cells, a tuple
+                ``(h_0, c_0)`` for the LSTM ((L*N, B, H) for ``c_0``).
+            train: apply dropout between layers (needs ``rng`` when
+                ``dropout > 0`` and there is more than one layer).
+            rng: :class:`numpy.random.Generator` drawing the dropout masks.
+            impl: ``"fused"``, ``"reference"`` or ``None`` (fused where available).
+
+        Returns:
+            ``(output, h_n)``, or ``(output, (h_n, c_n))`` for multi-state cells.
+        """
+        dtype = check_params(params, self.param_shapes())
+        x = as_input_array("x", x, dtype)
+        shape = shape_of(x)
+        layout = "(B, T, D)" if self.batch_first else "(T, B, D)"
+        if len(shape) not in (2, 3):
+            raise ValueError(f"x: expected a 3-d array {layout} or an unbatched (T, D), got shape {shape}")
+        if shape[-1] != self.input_size:
+            raise ValueError(f"x: expected the last axis to have size input_size={self.input_size}, got shape {shape}")
+        batched = len(shape) == 3
+        if not batched:
+            x = np.reshape(x, (shape[0], 1, shape[1]))
+        elif self.batch_first:
+            x = np.swapaxes(x, 0, 1)
+        num_steps, batch = shape_of(x)[:2]
+
+        valid = self._mask(lengths, mask, num_steps, batch, batched)
+        states = self._initial_states(initial_state, batch, batched, dtype)
+        dropout_rng = self._dropout_rng(train, rng)
+        for layer in self.cells:
+            for cell in layer:
+                resolve_impl(cell, impl)
+
+        output, finals = stack(
+            self.cells,
+            self.split_params(params),
+            x,
+            states,
+            mask=valid,
+            dropout=self.dropout,
+            rng=dropout_rng,
+            impl=impl,
+        )
+
+        if not batched:
+            output = np.reshape(output, (num_steps, self.output_size))
+        elif self.batch_first:
+            output = np.swapaxes(output, 0, 1)
+        num_state_arrays = len(self.cells[0][0].state_sizes)
+        final = []
+        for i in range(num_state_arrays):
+            stacked = np.stack([state[i] for layer in finals for state in layer])
+            final.append(stacked if batched else np.reshape(stacked, (stacked.shape[0], stacked.shape[2])))
+        return output, (final[0] if num_state_arrays == 1 else tuple(final))
+
+    def _mask(self, lengths, mask, num_steps, batch, batched):
+        if lengths is not None and mask is not None:
+            raise ValueError("lengths, mask: give one of them, not both")
+        if lengths is not None:
+            if not batched:
+                lengths = onp.reshape(onp.asarray(lengths), (-1,)) if onp.ndim(lengths) == 0 else lengths
+            return lengths_to_mask(check_lengths(lengths, batch, num_steps), num_steps)
+        if mask is not None:
+            if not batched:
+                return check_mask(mask, (num_steps,))[:, None]
+            if self.batch_first:
+                return check_mask(mask, (batch, num_steps)).T
+            return check_mask(mask, (num_steps, batch))
+        return None
+
+    def _initial_states(self, initial_state, batch, batched, dtype):
+        sizes = self.cells[0][0].state_sizes
+        rows = self.num_layers * self.num_directions
+        if initial_state is None:
+            return [[cell.initial_state(batch, dtype) for cell in layer] for layer in self.cells]
+        if len(sizes) == 1:
+            parts = (initial_state,)
+        elif isinstance(getval(initial_state), (tuple, list)) and len(initial_state) == len(sizes):
+            parts = tuple(initial_state[i] for i in range(len(sizes)))
+        else:
+            raise TypeError(
+                f"initial_state: expected a tuple of {len(sizes)} arrays, got {type(initial_state).__name__}"
+            )
+        checked = []
+        for i, part in enumerate(parts):
+            name = "initial_state" if len(sizes) == 1 else f"initial_state[{i}]"
+            size = self.cells[0][0].state_sizes[i]
+            expected = (rows, batch, size) if batched else (rows, size)
+            part = check_state_array(name, part, expected, dtype)
+            checked.append(part if batched else np.reshape(part, (rows, 1, size)))
+        return [
+            [tuple(part[k * self.num_directions + d] for part in checked) for d in range(self.num_directions)]
+            for k in range(self.num_layers)
+        ]
+
+    def _dropout_rng(self, train, rng):
+        check_bool("train", train)
+        if rng is not None and not isinstance(rng, onp.random.Generator):
+            raise TypeError(f"rng: expected a numpy.random.Generator or None, got {type(rng).__name__}")
+        if not train or not self.dropout or self.num_layers == 1:
+            return None
+        if rng is None:
+            raise ValueError(
+                f"rng: training with dropout={self.dropout} needs a numpy.random.Generator for the dropout masks, "
+                "got None"
+            )
+        return rng
+
+
+class RNN(Recurrent):
+    """Elman recurrent network, torch's ``nn.RNN``; each layer an :class:`RNNCell`.
+
+    Args:
+        input_size, hidden_size, num_layers, nonlinearity, bias, batch_first,
+        dropout, bidirectional: as in torch (``nonlinearity`` is ``"tanh"`` or ``"relu"``).
+
+    Returns from a call: ``(output, h_n)`` (see :class:`Recurrent`).
+    """
+
+    _fields = (
+        "input_size",
+        "hidden_size",
+        "num_layers",
+        "nonlinearity",
+        "bias",
+        "batch_first",
+        "dropout",
+        "bidirectional",
+    )
+
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        nonlinearity="tanh",
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+    ):
+        self._freeze(hidden_size=hidden_size, nonlinearity=nonlinearity, bias=bias)
+        super().__init__(
+            lambda d: RNNCell(d, hidden_size, bias=bias, nonlinearity=nonlinearity),
+            input_size,
+            num_layers,
+            batch_first,
+            dropout,
+            bidirectional,
+        )
+
+
+class LSTM(Recurrent):
+    """Long short-term memory network, torch's ``nn.LSTM``; each layer an :class:`LSTMCell`.
+
+    Args:
+        input_size, hidden_size, num_layers, bias, batch_first, dropout,
+        bidirectional, proj_size: as in torch (``proj_size`` P: 0 for none, else ``0 < P < H``).
+
+    Returns from a call: ``(output, (h_n, c_n))`` (see :class:`Recurrent`).
+    """
+
+    _fields = (
+        "input_size",
+        "hidden_size",
+        "num_layers",
+        "bias",
+        "batch_first",
+        "dropout",
+        "bidirectional",
+        "proj_size",
+    )
+
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        proj_size=0,
+    ):
+        self._freeze(hidden_size=hidden_size, bias=bias, proj_size=proj_size)
+        super().__init__(
+            lambda d: LSTMCell(d, hidden_size, bias=bias, proj_size=proj_size),
+            input_size,
+            num_layers,
+            batch_first,
+            dropout,
+            bidirectional,
+        )
+
+
+class GRU(Recurrent):
+    """Gated recurrent unit network, torch's ``nn.GRU``; each layer a :class:`GRUCell`.
+
+    Args:
+        input_size, hidden_size, num_layers, bias, batch_first, dropout,
+        bidirectional: as in torch.
+
+    Returns from a call: ``(output, h_n)`` (see :class:`Recurrent`).
+    """
+
+    _fields = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional")
+
+    def __init__(
+        self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False
+    ):
+        self._freeze(hidden_size=hidden_size, bias=bias)
+        super().__init__(
+            lambda d: GRUCell(d, hidden_size, bias=bias),
+            input_size,
+            num_layers,
+            batch_first,
+            dropout,
+            bidirectional,
+        )
