@@ -3,11 +3,27 @@
 :func:`kernel_for` maps a cell to the primitive that runs it over a whole
 sequence, or ``None`` when the cell has none (custom cells, variants), in
 which case :mod:`rnngrad.sequence` runs the traced reference loop.
+
+Each kernel is one direction of one layer as a single autograd primitive
+(:mod:`._primitive`): the forward pass and the backward recurrences of
+:mod:`.rnn`, :mod:`.lstm` and :mod:`.gru` are plain NumPy on whole buffers.
+Higher-order derivatives and forward mode go through the reference loop, so
+they agree with it exactly.
 """
+
+from ..cells import GRUCell, LSTMCell, RNNCell
+from . import gru, lstm, rnn
+from ._primitive import make_kernel
 
 __all__ = ["kernel_for"]
 
+_KERNELS = {RNNCell: make_kernel(rnn), LSTMCell: make_kernel(lstm), GRUCell: make_kernel(gru)}
+
 
 def kernel_for(cell):
-    """The fused kernel for ``cell``, or ``None`` if there is none."""
-    return None
+    """The fused kernel for ``cell``, or ``None`` if there is none.
+
+    The match is on the exact type: a subclass of a built-in cell may
+    override :meth:`~rnngrad.Cell.step`, and only the reference loop runs that.
+    """
+    return _KERNELS.get(type(cell))

@@ -1,0 +1,223 @@
+r"""Fused LSTM (optionally with projection) over a whole sequence, with backpropagation through time.
+
+Forward, for the steps :math:`t` in visiting order, with :math:`m_t` the
+mask of the step and :math:`(s_{t-1}, c_{t-1})` the state before it:
+
+.. math::
+
+    \begin{aligned}
+    (a^i, a^f, a^g, a^o)_t &= x_t W_{ih}^\top + b_{ih} + b_{hh} + s_{t-1} W_{hh}^\top\\
+    i, f, o &= \sigma(a^i), \sigma(a^f), \sigma(a^o), \qquad g = \tanh(a^g)\\
+    c'_t &= f \odot c_{t-1} + i \odot g, \qquad k_t = \tanh(c'_t), \qquad
+        u_t = o \odot k_t, \qquad h_t = u_t W_{hr}^\top \ (\text{or } u_t)\\
+    s_t &= m_t h_t + (1 - m_t) s_{t-1}, \quad c_t = m_t c'_t + (1 - m_t) c_{t-1}, \quad y_t = m_t h_t
+    \end{aligned}
+
+Backward, over the steps in the opposite order, from the cotangents
+:math:`\bar s_T, \bar c_T` of the final state and :math:`\bar y_t` of the
+outputs:
+
+.. math::
+
+    \begin{aligned}
+    \bar h_t &= m_t (\bar s_t + \bar y_t), \qquad \bar u_t = \bar h_t W_{hr} \ (\text{or } \bar h_t)\\
+    \bar c'_t &= m_t \bar c_t + \bar u_t \odot o \odot (1 - k_t^2)\\
+    \bar a^o &= \bar u_t \odot k_t \odot o (1 - o), \quad
+    \bar a^i = \bar c'_t \odot g \odot i (1 - i), \quad
+    \bar a^f = \bar c'_t \odot c_{t-1} \odot f (1 - f), \quad
+    \bar a^g = \bar c'_t \odot i \odot (1 - g^2)\\
+    \bar c_{t-1} &= \bar c'_t \odot f + (1 - m_t) \bar c_t, \qquad
+    \bar s_{t-1} = \bar a_t W_{hh} + (1 - m_t) \bar s_t
+    \end{aligned}
+
+The factors multiplying :math:`\bar u_t` and :math:`\bar c'_t` depend only on
+the forward pass, so they are computed for all steps at once before the
+loop; each step of the loop is then a few products and one matmul. After it:
+:math:`\bar W_{ih} = \sum_t \bar a_t^\top x_t`,
+:math:`\bar W_{hh} = \sum_t \bar a_t^\top s_{t-1}`,
+:math:`\bar W_{hr} = \sum_t \bar h_t^\top u_t`,
+:math:`\bar b_{ih} = \bar b_{hh} = \sum_t \bar a_t`,
+:math:`\bar x_t = \bar a_t W_{ih}`, one matmul each.
+
+Inside, the gate rows are permuted from torch's (i, f, g, o) to (o, i, f, g)
+so that the three sigmoid gates are one contiguous block, and their rows are
+negated so that the sigmoid costs three passes (see
+:func:`~._primitive.sigmoid_of_negated`); gradients are permuted back.
+"""
+
+import numpy as onp
+
+from ._primitive import dtype_of, project, sigmoid_of_negated, step_masks, step_slots, time_slots
+
+__all__ = ["forward", "backward"]
+
+
+def _layout(hidden, dtype):
+    """Row permutation torch (i, f, g, o) -> (o, i, f, g) and the signs that negate the sigmoid rows."""
+    H = hidden
+    perm = onp.concatenate([onp.arange(3 * H, 4 * H), onp.arange(0, 3 * H)])
+    sign = onp.ones(4 * H, dtype=dtype)
+    sign[: 3 * H] = -1.0
+    return perm, sign
+
+
+def _unpack(spec, arrays):
+    params = dict(zip(spec.names, arrays[2:]))
+    return params["weight_ih"], params["weight_hh"], params.get("bias_ih"), params.get("bias_hh"), params
+
+
+def forward(spec, inputs, arrays, save):
+    """Outputs (T, B, O), ``(h_T, c_T)`` and the residuals for :func:`backward`."""
+    dtype = dtype_of(inputs, arrays)
+    h0, c0 = arrays[:2]
+    w_ih, w_hh, b_ih, b_hh, params = _unpack(spec, arrays)
+    w_hr = params.get("weight_hr")
+    num_steps, batch = inputs.shape[:2]
+    H = spec.cell.hidden_size
+    R = w_hh.shape[1]
+    perm, sign = _layout(H, dtype)
+    bias = None if b_ih is None else (b_ih + b_hh)[perm] * sign
+    gates = project(inputs, w_ih[perm] * sign[:, None], bias, dtype)
+    w_hh_t = (w_hh[perm] * sign[:, None]).T
+    order, first, last, _, after = time_slots(num_steps, spec.reverse)
+    hs = onp.empty((num_steps + 1, batch, R), dtype=dtype)
+    cs = onp.empty((num_steps + 1, batch, H), dtype=dtype)
+    hs[first], cs[first] = h0, c0
+    tanh_c = onp.empty((num_steps, batch, H), dtype=dtype)
+    unprojected = onp.empty((num_steps, batch, H), dtype=dtype) if w_hr is not None else None
+    recurrent = onp.empty((batch, 4 * H), dtype=dtype)
+    written = onp.empty((batch, H), dtype=dtype)
+    keep = None if spec.mask is None else step_masks(spec, dtype)[0]
+    with onp.errstate(over="ignore"):
+        for t in order:
+            read, write = step_slots(t, spec.reverse)
+            z = gates[t]
+            onp.matmul(hs[read], w_hh_t, out=recurrent)
+            z += recurrent
+            sigmoid_of_negated(z[:, : 3 * H])
+            onp.tanh(z[:, 3 * H :], out=z[:, 3 * H :])
+            o, i, f, g = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
+            c = cs[write]
+            onp.multiply(f, cs[read], out=c)
+            onp.multiply(i, g, out=written)
+            c += written
+            onp.tanh(c, out=tanh_c[t])
+            if w_hr is None:
+                onp.multiply(o, tanh_c[t], out=hs[write])
+            else:
+                onp.multiply(o, tanh_c[t], out=unprojected[t])
+                onp.matmul(unprojected[t], w_hr.T, out=hs[write])
+            if keep is not None:
+                onp.copyto(c, cs[read], where=keep[t])
+                onp.copyto(hs[write], hs[read], where=keep[t])
+    outputs = hs[after]
+    if keep is not None:
+        outputs = outputs * step_masks(spec, dtype)[1]
+    residuals = (gates, tanh_c, hs, cs, unprojected) if save else None
+    return outputs, (hs[last].copy(), cs[last].copy()), residuals
+
+
+def _backward_factors(gates, tanh_c, c_before, H):
+    """The factors of the backward recurrence that depend only on the forward pass, all steps at once.
+
+    Returns ``(factors, forget, to_cell)``: ``factors`` (T, B, 4H) holds, in
+    the (o, i, f, g) blocks, :math:`k\\,o(1-o)`, :math:`g\\,i(1-i)`,
+    :math:`c_{t-1} f(1-f)`, :math:`i(1-g^2)`; ``forget`` is :math:`f` and
+    ``to_cell`` is :math:`o(1 - k^2)`. The residuals are left as they are: a
+    VJP may be applied more than once (``jacobian`` does).
+    """
+    o, i, f, g = (gates[..., j * H : (j + 1) * H] for j in range(4))
+    factors = onp.empty_like(gates)
+    d_o, d_i, d_f, d_g = (factors[..., j * H : (j + 1) * H] for j in range(4))
+    to_cell = tanh_c * tanh_c
+    onp.subtract(1.0, to_cell, out=to_cell)
+    to_cell *= o
+    onp.subtract(1.0, o, out=d_o)
+    d_o *= o
+    d_o *= tanh_c
+    onp.subtract(1.0, i, out=d_i)
+    d_i *= i
+    d_i *= g
+    onp.subtract(1.0, f, out=d_f)
+    d_f *= f
+    d_f *= c_before
+    onp.multiply(g, g, out=d_g)
+    onp.subtract(1.0, d_g, out=d_g)
+    d_g *= i
+    return factors, f, to_cell
+
+
+def backward(spec, inputs, arrays, residuals, cotangents, needed):
+    """Cotangents of ``(inputs, h_0, c_0, *params)`` from those of ``(outputs, h_T, c_T)``."""
+    dtype = dtype_of(inputs, arrays)
+    w_ih, w_hh, _, _, params = _unpack(spec, arrays)
+    w_hr = params.get("weight_hr")
+    gates, tanh_c, hs, cs, unprojected = residuals
+    g_outputs, g_h, g_c = cotangents
+    num_steps, batch, features = inputs.shape
+    H = spec.cell.hidden_size
+    R = w_hh.shape[1]
+    perm, _ = _layout(H, dtype)
+    w_hh_p = w_hh[perm]
+    order, _, _, before, _ = time_slots(num_steps, spec.reverse)
+    # each step of the loop turns its row of the factors into a-bar, in place
+    grad_gates, forget, to_cell = _backward_factors(gates, tanh_c, cs[before], H)
+    blocks = grad_gates.reshape(num_steps, batch, 4, H)
+    masked = spec.mask is not None
+    if masked:
+        _, valid, invalid = step_masks(spec, dtype)
+    grad_h = onp.array(g_h, dtype=dtype)
+    grad_c = onp.array(g_c, dtype=dtype)
+    grad_out = onp.empty((num_steps, batch, R), dtype=dtype) if w_hr is not None else None
+    grad_y = onp.empty((batch, R), dtype=dtype)
+    grad_u = onp.empty((batch, H), dtype=dtype) if w_hr is not None else grad_y
+    grad_cell = onp.empty((batch, H), dtype=dtype) if masked else grad_c
+    spare = onp.empty((batch, H), dtype=dtype)
+    recurrent = onp.empty((batch, R), dtype=dtype)
+    for t in reversed(order):
+        y = grad_y if w_hr is None else grad_out[t]
+        onp.add(grad_h, g_outputs[t], out=y)
+        if masked:
+            y *= valid[t]
+        if w_hr is not None:
+            onp.matmul(y, w_hr, out=grad_u)
+        blocks[t, :, 0] *= grad_u
+        onp.multiply(grad_u, to_cell[t], out=spare)
+        if masked:
+            onp.multiply(grad_c, valid[t], out=grad_cell)
+            grad_c *= invalid[t]
+            grad_cell += spare
+            blocks[t, :, 1:] *= grad_cell[:, None, :]
+            onp.multiply(grad_cell, forget[t], out=spare)
+            grad_c += spare
+            grad_h *= invalid[t]
+            onp.matmul(grad_gates[t], w_hh_p, out=recurrent)
+            grad_h += recurrent
+        else:
+            grad_c += spare
+            blocks[t, :, 1:] *= grad_c[:, None, :]
+            grad_c *= forget[t]
+            onp.matmul(grad_gates[t], w_hh_p, out=grad_h)
+
+    flat = grad_gates.reshape(num_steps * batch, 4 * H)
+    grads = [None] * (3 + len(spec.names))
+    if 0 in needed:
+        grads[0] = (flat @ w_ih[perm]).reshape(num_steps, batch, features)
+    grads[1], grads[2] = grad_h, grad_c
+
+    def unpermute(rows):
+        out = onp.empty_like(rows)
+        out[perm] = rows
+        return out
+
+    wanted = {
+        "weight_ih": lambda: unpermute(flat.T @ onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)),
+        "weight_hh": lambda: unpermute(flat.T @ hs[before].reshape(num_steps * batch, R)),
+        "bias_ih": lambda: unpermute(flat.sum(axis=0)),
+        "bias_hh": lambda: unpermute(flat.sum(axis=0)),
+        "weight_hr": lambda: grad_out.reshape(num_steps * batch, R).T @ unprojected.reshape(num_steps * batch, H),
+    }
+    for k, name in enumerate(spec.names, start=3):
+        if k in needed:
+            grads[k] = wanted[name]()
+    return grads
