@@ -27,6 +27,8 @@ from autograd.tracer import getval
 from ._validation import (
     as_input_array,
     check_bool,
+    check_choice,
+    check_float_dtype,
     check_lengths,
     check_mask,
     check_params,
@@ -35,9 +37,16 @@ from ._validation import (
     check_state_array,
     shape_of,
 )
-from .cells import GRUCell, LSTMCell, RNNCell, make_rng
-from .cells.base import Cell
-from .sequence import lengths_to_mask, resolve_impl, stack
+from .cells import (
+    GRUCell,
+    LayerNormGRUCell,
+    LayerNormLSTMCell,
+    LSTMCell,
+    PeepholeLSTMCell,
+    RNNCell,
+    make_rng,
+)
+from .sequence import MERGE_MODES, lengths_to_mask, resolve_impl, stack
 
 __all__ = ["Recurrent", "RNN", "LSTM", "GRU"]
 
@@ -53,7 +62,8 @@ class Recurrent:
 
     Args:
         cell: a function ``input_size -> Cell`` building one layer's cell
-            (it is called with D for the first layer and N*O for the others).
+            (it is called with D for the first layer and the merged width of
+            the previous layer for the others).
         input_size: D.
         num_layers: L, the number of stacked layers.
         batch_first: whether ``x`` and ``output`` are (B, T, ...) (the
@@ -61,12 +71,42 @@ class Recurrent:
         dropout: rate of dropout on the outputs of every layer but the last,
             applied only in training (``train=True`` with an ``rng``).
         bidirectional: add a reverse direction to every layer.
+        merge_mode: how the two directions' outputs combine, for the next
+            layer and for ``output``: ``"concat"`` (torch's, width N*O),
+            ``"sum"`` or ``"mean"`` (width O).
+        residual: add each layer's input to its output for layers 1 to L-1
+            (He et al. 2016). Their widths must agree, which holds for the
+            built-in models (every layer above the first reads and writes the
+            merged width); a custom ``cell`` function may break it.
+        weight_dropout: DropConnect rate on every ``weight_hh`` in training
+            (the weight-dropped LSTM of Merity et al. 2017).
+        variational_dropout: rate of dropout on every layer's input in
+            training with one mask per sequence shared by all steps (Gal and
+            Ghahramani 2016).
+        learn_initial_state: add parameters ``initial_{name}_l{k}[_reverse]``
+            of shape (S,), one per state array of each cell (``h``, and ``c``
+            for the LSTM), broadcast over the batch and used when the call
+            gives no ``initial_state``. They start at zero.
 
     Parameter keys are the cell's own names with the suffix ``_l{k}``, plus
     ``_reverse`` for the reverse direction (``weight_ih_l1_reverse``).
     """
 
-    def __init__(self, cell, input_size, num_layers=1, batch_first=False, dropout=0.0, bidirectional=False):
+    def __init__(
+        self,
+        cell,
+        input_size,
+        num_layers=1,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        *,
+        merge_mode="concat",
+        residual=False,
+        weight_dropout=0.0,
+        variational_dropout=0.0,
+        learn_initial_state=False,
+    ):
         if not callable(cell):
             raise TypeError(f"cell: expected a function input_size -> Cell, got {type(cell).__name__}")
         self._freeze(
@@ -75,24 +115,46 @@ class Recurrent:
             batch_first=check_bool("batch_first", batch_first),
             dropout=check_probability("dropout", dropout),
             bidirectional=check_bool("bidirectional", bidirectional),
+            merge_mode=check_choice("merge_mode", merge_mode, MERGE_MODES),
+            residual=check_bool("residual", residual),
+            weight_dropout=check_probability("weight_dropout", weight_dropout),
+            variational_dropout=check_probability("variational_dropout", variational_dropout),
+            learn_initial_state=check_bool("learn_initial_state", learn_initial_state),
         )
         cells = []
         layer_input = self.input_size
-        for _ in range(self.num_layers):
+        for k in range(self.num_layers):
             layer = tuple(cell(layer_input) for _ in range(self.num_directions))
             for built in layer:
-                if not isinstance(built, Cell) and not hasattr(built, "step"):
+                if not hasattr(built, "step") or not hasattr(built, "param_shapes"):
                     raise TypeError(f"cell: expected the function to return a Cell, got {type(built).__name__}")
                 if built.input_size != layer_input:
                     raise ValueError(
                         f"cell: the cell built for input size {layer_input} has input_size={built.input_size}"
                     )
+            sizes = [built.output_size for built in layer]
+            width = sum(sizes) if self.merge_mode == "concat" else sizes[0]
+            if self.merge_mode != "concat" and len(set(sizes)) > 1:
+                raise ValueError(f"merge_mode: {merge_mode!r} needs equal output sizes in both directions, got {sizes}")
+            if self.residual and k > 0 and width != layer_input:
+                raise ValueError(
+                    f"residual: layer {k} reads {layer_input} features and writes {width}; residual connections "
+                    "need equal widths"
+                )
             cells.append(layer)
-            layer_input = sum(built.output_size for built in layer)
+            layer_input = width
         object.__setattr__(self, "cells", tuple(cells))
+        object.__setattr__(self, "output_size", layer_input)
 
     # -- immutability ------------------------------------------------------
     _fields = ("input_size", "num_layers", "batch_first", "dropout", "bidirectional")
+    _extras = {
+        "merge_mode": "concat",
+        "residual": False,
+        "weight_dropout": 0.0,
+        "variational_dropout": 0.0,
+        "learn_initial_state": False,
+    }
 
     def _freeze(self, **fields):
         for name, value in fields.items():
@@ -101,19 +163,23 @@ class Recurrent:
     def __setattr__(self, name, value):
         raise AttributeError(f"{type(self).__name__} is immutable: build a new one to change {name!r}")
 
+    def _options(self):
+        """The hyperparameters: torch's, then the extras that differ from their defaults."""
+        options = {name: getattr(self, name) for name in self._fields}
+        options.update(
+            {name: getattr(self, name) for name, default in self._extras.items() if getattr(self, name) != default}
+        )
+        return options
+
     def __repr__(self):
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        args = ", ".join(f"{name}={value!r}" for name, value in self._options().items())
         return f"{type(self).__name__}({args})"
 
     def __eq__(self, other):
-        return (
-            type(self) is type(other)
-            and self.cells == other.cells
-            and all(getattr(self, name) == getattr(other, name) for name in self._fields)
-        )
+        return type(self) is type(other) and self.cells == other.cells and self._options() == other._options()
 
     def __hash__(self):
-        return hash((type(self), self.cells) + tuple(getattr(self, name) for name in self._fields))
+        return hash((type(self), self.cells, tuple(self._options().items())))
 
     # -- structure ---------------------------------------------------------
     @property
@@ -121,41 +187,55 @@ class Recurrent:
         """N: 2 if bidirectional, else 1."""
         return 2 if self.bidirectional else 1
 
-    @property
-    def output_size(self):
-        """The feature size of ``output``: N*O."""
-        return sum(cell.output_size for cell in self.cells[-1])
-
     @staticmethod
     def key_suffix(layer, direction):
         """``_l{layer}`` plus ``_reverse`` for direction 1, as in torch."""
         return f"_l{layer}" + ("_reverse" if direction else "")
 
     def param_shapes(self):
-        """``{key: shape}`` in torch's ``state_dict`` order."""
+        """``{key: shape}`` in torch's ``state_dict`` order (learned initial states after each cell's)."""
         shapes = {}
         for k, layer in enumerate(self.cells):
             for d, cell in enumerate(layer):
                 suffix = self.key_suffix(k, d)
                 shapes.update({name + suffix: shape for name, shape in cell.param_shapes().items()})
+                if self.learn_initial_state:
+                    shapes.update(
+                        {f"initial_{name}{suffix}": (size,) for name, size in zip(cell.state_names, cell.state_sizes)}
+                    )
         return shapes
 
-    def init(self, seed=None, *, dtype=onp.float64):
-        """Draw parameters as torch does: uniform in ``[-1/sqrt(H), 1/sqrt(H)]``.
+    def init(self, seed=None, *, dtype=onp.float64, input_init="uniform", recurrent_init="uniform", forget_bias=None):
+        """Draw parameters; by default as torch does, uniform in ``[-1/sqrt(H), 1/sqrt(H)]``.
 
         Args:
             seed: an int, a :class:`numpy.random.Generator` or ``None`` (fresh entropy).
             dtype: float64 (default) or float32; the dtype of every computation.
+            input_init, recurrent_init, forget_bias: as in :meth:`rnngrad.Cell.init`
+                (``"glorot"`` or ``"orthogonal"`` weights, a forget-gate bias
+                such as 1.0 for the LSTM).
 
         Returns:
-            A dict with the keys and shapes of :meth:`param_shapes`.
+            A dict with the keys and shapes of :meth:`param_shapes`; learned
+            initial states start at zero.
         """
         rng = make_rng(seed)
+        dtype = check_float_dtype("dtype", dtype)
         params = {}
         for k, layer in enumerate(self.cells):
             for d, cell in enumerate(layer):
                 suffix = self.key_suffix(k, d)
-                params.update({name + suffix: value for name, value in cell.init(rng, dtype=dtype).items()})
+                drawn = cell.init(
+                    rng, dtype=dtype, input_init=input_init, recurrent_init=recurrent_init, forget_bias=forget_bias
+                )
+                params.update({name + suffix: value for name, value in drawn.items()})
+                if self.learn_initial_state:
+                    params.update(
+                        {
+                            f"initial_{name}{suffix}": onp.zeros(size, dtype=dtype)
+                            for name, size in zip(cell.state_names, cell.state_sizes)
+                        }
+                    )
         return params
 
     def split_params(self, params):
@@ -207,8 +287,8 @@ class Recurrent:
         num_steps, batch = shape_of(x)[:2]
 
         valid = self._mask(lengths, mask, num_steps, batch, batched)
-        states = self._initial_states(initial_state, batch, batched, dtype)
-        dropout_rng = self._dropout_rng(train, rng)
+        states = self._initial_states(params, initial_state, batch, batched, dtype)
+        noise_rng = self._noise_rng(train, rng)
         for layer in self.cells:
             for cell in layer:
                 resolve_impl(cell, impl)
@@ -220,7 +300,11 @@ class Recurrent:
             states,
             mask=valid,
             dropout=self.dropout,
-            rng=dropout_rng,
+            weight_dropout=self.weight_dropout,
+            variational_dropout=self.variational_dropout,
+            rng=noise_rng,
+            merge_mode=self.merge_mode,
+            residual=self.residual,
             impl=impl,
         )
 
@@ -250,9 +334,18 @@ class Recurrent:
             return check_mask(mask, (num_steps, batch))
         return None
 
-    def _initial_states(self, initial_state, batch, batched, dtype):
+    def _initial_states(self, params, initial_state, batch, batched, dtype):
         sizes = self.cells[0][0].state_sizes
         rows = self.num_layers * self.num_directions
+        if initial_state is None and self.learn_initial_state:
+            ones = onp.ones((batch, 1), dtype=dtype)
+            return [
+                [
+                    tuple(ones * params[f"initial_{name}{self.key_suffix(k, d)}"] for name in cell.state_names)
+                    for d, cell in enumerate(layer)
+                ]
+                for k, layer in enumerate(self.cells)
+            ]
         if initial_state is None:
             return [[cell.initial_state(batch, dtype) for cell in layer] for layer in self.cells]
         if len(sizes) == 1:
@@ -275,16 +368,23 @@ class Recurrent:
             for k in range(self.num_layers)
         ]
 
-    def _dropout_rng(self, train, rng):
+    def _noise_rng(self, train, rng):
+        """The generator for training-time noise, or ``None`` when there is none to draw."""
         check_bool("train", train)
         if rng is not None and not isinstance(rng, onp.random.Generator):
             raise TypeError(f"rng: expected a numpy.random.Generator or None, got {type(rng).__name__}")
-        if not train or not self.dropout or self.num_layers == 1:
+        rates = {
+            "dropout": self.dropout if self.num_layers > 1 else 0.0,
+            "weight_dropout": self.weight_dropout,
+            "variational_dropout": self.variational_dropout,
+        }
+        active = {name: rate for name, rate in rates.items() if rate}
+        if not train or not active:
             return None
         if rng is None:
+            settings = ", ".join(f"{name}={rate}" for name, rate in active.items())
             raise ValueError(
-                f"rng: training with dropout={self.dropout} needs a numpy.random.Generator for the dropout masks, "
-                "got None"
+                f"rng: training with {settings} needs a numpy.random.Generator for the dropout masks, got None"
             )
         return rng
 
@@ -297,6 +397,10 @@ class RNN(Recurrent):
         dropout, bidirectional: as in torch (``nonlinearity`` is ``"tanh"`` or ``"relu"``).
 
     Returns from a call: ``(output, h_n)`` (see :class:`Recurrent`).
+
+    Beyond torch, keyword-only (see :class:`Recurrent`): ``merge_mode``,
+    ``residual``, ``weight_dropout``, ``variational_dropout``,
+    ``learn_initial_state``.
     """
 
     _fields = (
@@ -320,6 +424,7 @@ class RNN(Recurrent):
         batch_first=False,
         dropout=0.0,
         bidirectional=False,
+        **options,
     ):
         self._freeze(hidden_size=hidden_size, nonlinearity=nonlinearity, bias=bias)
         super().__init__(
@@ -329,6 +434,7 @@ class RNN(Recurrent):
             batch_first,
             dropout,
             bidirectional,
+            **options,
         )
 
 
@@ -338,8 +444,14 @@ class LSTM(Recurrent):
     Args:
         input_size, hidden_size, num_layers, bias, batch_first, dropout,
         bidirectional, proj_size: as in torch (``proj_size`` P: 0 for none, else ``0 < P < H``).
+        peephole: use :class:`PeepholeLSTMCell` (keyword-only).
+        layer_norm: use :class:`LayerNormLSTMCell` (keyword-only).
 
     Returns from a call: ``(output, (h_n, c_n))`` (see :class:`Recurrent`).
+
+    Beyond torch, keyword-only (see :class:`Recurrent`): ``merge_mode``,
+    ``residual``, ``weight_dropout``, ``variational_dropout``,
+    ``learn_initial_state``.
     """
 
     _fields = (
@@ -352,6 +464,7 @@ class LSTM(Recurrent):
         "bidirectional",
         "proj_size",
     )
+    _extras = {**Recurrent._extras, "peephole": False, "layer_norm": False}
 
     def __init__(
         self,
@@ -363,15 +476,25 @@ class LSTM(Recurrent):
         dropout=0.0,
         bidirectional=False,
         proj_size=0,
+        *,
+        peephole=False,
+        layer_norm=False,
+        **options,
     ):
-        self._freeze(hidden_size=hidden_size, bias=bias, proj_size=proj_size)
+        check_bool("peephole", peephole)
+        check_bool("layer_norm", layer_norm)
+        if peephole and layer_norm:
+            raise ValueError("peephole, layer_norm: a cell with both is not provided; choose one")
+        cell_class = PeepholeLSTMCell if peephole else LayerNormLSTMCell if layer_norm else LSTMCell
+        self._freeze(hidden_size=hidden_size, bias=bias, proj_size=proj_size, peephole=peephole, layer_norm=layer_norm)
         super().__init__(
-            lambda d: LSTMCell(d, hidden_size, bias=bias, proj_size=proj_size),
+            lambda d: cell_class(d, hidden_size, bias=bias, proj_size=proj_size),
             input_size,
             num_layers,
             batch_first,
             dropout,
             bidirectional,
+            **options,
         )
 
 
@@ -381,21 +504,43 @@ class GRU(Recurrent):
     Args:
         input_size, hidden_size, num_layers, bias, batch_first, dropout,
         bidirectional: as in torch.
+        reset_after: ``False`` for the original reset-before GRU of Cho et al.
+            (keyword-only; see :class:`GRUCell`).
+        layer_norm: use :class:`LayerNormGRUCell` (keyword-only; reset-after only).
 
     Returns from a call: ``(output, h_n)`` (see :class:`Recurrent`).
+
+    Beyond torch, keyword-only (see :class:`Recurrent`): ``merge_mode``,
+    ``residual``, ``weight_dropout``, ``variational_dropout``,
+    ``learn_initial_state``.
     """
 
     _fields = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional")
+    _extras = {**Recurrent._extras, "reset_after": True, "layer_norm": False}
 
     def __init__(
-        self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        *,
+        reset_after=True,
+        layer_norm=False,
+        **options,
     ):
-        self._freeze(hidden_size=hidden_size, bias=bias)
-        super().__init__(
-            lambda d: GRUCell(d, hidden_size, bias=bias),
-            input_size,
-            num_layers,
-            batch_first,
-            dropout,
-            bidirectional,
-        )
+        check_bool("reset_after", reset_after)
+        check_bool("layer_norm", layer_norm)
+        if layer_norm and not reset_after:
+            raise ValueError("layer_norm, reset_after: the layer-normalized GRU is reset-after only")
+        self._freeze(hidden_size=hidden_size, bias=bias, reset_after=reset_after, layer_norm=layer_norm)
+
+        def make_cell(d):
+            if layer_norm:
+                return LayerNormGRUCell(d, hidden_size, bias=bias)
+            return GRUCell(d, hidden_size, bias=bias, reset_after=reset_after)
+
+        super().__init__(make_cell, input_size, num_layers, batch_first, dropout, bidirectional, **options)

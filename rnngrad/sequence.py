@@ -27,7 +27,7 @@ import numpy as onp
 from ._validation import check_choice
 from .kernels import kernel_for
 
-__all__ = ["unroll", "stack", "lengths_to_mask", "IMPLEMENTATIONS"]
+__all__ = ["unroll", "stack", "merge_directions", "lengths_to_mask", "IMPLEMENTATIONS", "MERGE_MODES"]
 
 IMPLEMENTATIONS = ("fused", "reference")
 
@@ -97,13 +97,43 @@ def _masked_loop(cell, params, inputs, state, mask):
     return np.stack(outputs), state
 
 
-def stack(cells, params, inputs, states, *, mask=None, dropout=0.0, rng=None, impl=None):
+MERGE_MODES = ("concat", "sum", "mean")
+
+
+def stack(
+    cells,
+    params,
+    inputs,
+    states,
+    *,
+    mask=None,
+    dropout=0.0,
+    weight_dropout=0.0,
+    variational_dropout=0.0,
+    rng=None,
+    merge_mode="concat",
+    residual=False,
+    impl=None,
+):
     """Stacked, optionally bidirectional recurrence.
 
-    Layer ``k`` reads the outputs of layer ``k - 1`` (its directions
-    concatenated on the feature axis, forward first); dropout with rate
-    ``dropout`` is applied to the outputs of every layer but the last when
-    an ``rng`` is given (training). Padded steps stay zero.
+    Layer ``k`` reads the outputs of layer ``k - 1``, its directions merged
+    on the feature axis by ``merge_mode`` (``concat``: forward first, as
+    torch; ``sum`` or ``mean`` of the two). Padded steps stay zero.
+
+    Regularization, applied only when an ``rng`` is given (training), each
+    drawn once per call:
+
+    * ``dropout``: on the outputs of every layer but the last, a fresh mask
+      at every step and feature (torch's ``dropout``);
+    * ``variational_dropout``: on the input of every layer (``inputs``
+      included), one mask per sequence and feature shared by all steps
+      (Gal and Ghahramani 2016; the "locked" dropout of Merity et al. 2017);
+    * ``weight_dropout``: DropConnect on each cell's ``weight_hh``, one mask
+      per call shared by all steps and sequences (Merity et al. 2017), which
+      regularizes the recurrent connections without touching the state.
+
+    All three are inverted: kept entries are scaled by ``1 / (1 - rate)``.
 
     Args:
         cells: ``cells[k][d]``, the cell of layer k and direction d (0 forward,
@@ -112,33 +142,60 @@ def stack(cells, params, inputs, states, *, mask=None, dropout=0.0, rng=None, im
         inputs: (T, B, D).
         states: ``states[k][d]``, the initial state tuple of that cell.
         mask: (T, B) boolean or ``None``.
-        dropout: rate in [0, 1) between layers.
-        rng: :class:`numpy.random.Generator` for the dropout masks, or ``None``
-            for no dropout (evaluation).
+        dropout, weight_dropout, variational_dropout: rates in [0, 1).
+        rng: :class:`numpy.random.Generator` drawing the masks, or ``None``
+            for none of them (evaluation).
+        merge_mode: how two directions combine: ``"concat"``, ``"sum"`` or ``"mean"``.
+        residual: add each layer's input to its output for layers ``k >= 1``
+            (their widths must agree).
         impl: as in :func:`unroll`.
 
     Returns:
-        ``(outputs, finals)``: outputs (T, B, sum of the last layer's output
-        sizes) and ``finals[k][d]`` the final state tuple of each cell.
+        ``(outputs, finals)``: outputs (T, B, F) with F the merged width of
+        the last layer, and ``finals[k][d]`` the final state tuple of each cell.
     """
     finals = []
     layer_input = inputs
+    training = rng is not None
     for k, layer in enumerate(cells):
+        if training and variational_dropout:
+            _, B, F = layer_input.shape
+            layer_input = _dropout(layer_input, variational_dropout, rng, mask_shape=(1, B, F))
         directions = []
         layer_finals = []
         for d, cell in enumerate(layer):
-            out, final = unroll(cell, params[k][d], layer_input, states[k][d], mask=mask, reverse=d == 1, impl=impl)
+            cell_params = params[k][d]
+            if training and weight_dropout and "weight_hh" in cell_params:
+                cell_params = dict(cell_params, weight_hh=_dropout(cell_params["weight_hh"], weight_dropout, rng))
+            out, final = unroll(cell, cell_params, layer_input, states[k][d], mask=mask, reverse=d == 1, impl=impl)
             directions.append(out)
             layer_finals.append(final)
         finals.append(layer_finals)
-        layer_input = directions[0] if len(directions) == 1 else np.concatenate(directions, axis=-1)
-        if dropout and rng is not None and k < len(cells) - 1:
+        merged = merge_directions(directions, merge_mode)
+        if residual and k > 0:
+            merged = merged + layer_input
+        layer_input = merged
+        if training and dropout and k < len(cells) - 1:
             layer_input = _dropout(layer_input, dropout, rng)
     return layer_input, finals
 
 
-def _dropout(values, rate, rng):
-    """Inverted dropout: zero each entry with probability ``rate``, scale the rest by 1/(1-rate)."""
-    keep = rng.random(values.shape) >= rate
+def merge_directions(outputs, merge_mode="concat"):
+    """Combine the per-direction outputs (each (T, B, O)) of one layer."""
+    if len(outputs) == 1:
+        return outputs[0]
+    if merge_mode == "concat":
+        return np.concatenate(outputs, axis=-1)
+    total = outputs[0] + outputs[1]
+    return total if merge_mode == "sum" else 0.5 * total
+
+
+def _dropout(values, rate, rng, mask_shape=None):
+    """Inverted dropout: zero entries with probability ``rate``, scale the rest by 1/(1-rate).
+
+    ``mask_shape`` (broadcastable to ``values``) shares one draw across the
+    axes of size 1, e.g. (1, B, F) for one mask per sequence over all steps.
+    """
+    keep = rng.random(values.shape if mask_shape is None else mask_shape) >= rate
     scale = onp.asarray(1.0 / (1.0 - rate), dtype=values.dtype)
     return values * (keep * scale)

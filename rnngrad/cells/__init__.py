@@ -2,7 +2,21 @@
 
 from .base import Cell, linear, make_rng
 from .gru import GRUCell
+from .layernorm import LayerNormGRUCell, LayerNormLSTMCell
 from .lstm import LSTMCell
+from .mgu import MGUCell
+from .peephole import PeepholeLSTMCell
 from .rnn import RNNCell
 
-__all__ = ["Cell", "RNNCell", "LSTMCell", "GRUCell", "linear", "make_rng"]
+__all__ = [
+    "Cell",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "PeepholeLSTMCell",
+    "LayerNormLSTMCell",
+    "LayerNormGRUCell",
+    "MGUCell",
+    "linear",
+    "make_rng",
+]

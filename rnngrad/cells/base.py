@@ -39,6 +39,7 @@ from .._validation import (
     check_state_array,
     shape_of,
 )
+from .init import draw_weight, uniform
 
 __all__ = ["Cell", "linear", "make_rng"]
 
@@ -93,6 +94,11 @@ class Cell:
         return (self.hidden_size,)
 
     @property
+    def state_names(self):
+        """Names of the state arrays, used in parameter keys: ``h``, then ``c`` (LSTM) or ``s1``, ``s2``, ..."""
+        return ("h",) + tuple(f"s{i}" for i in range(1, len(self.state_sizes)))
+
+    @property
     def output_size(self):
         """O, the number of features emitted at each step."""
         return self.state_sizes[0]
@@ -111,20 +117,54 @@ class Cell:
         """The all-zero state for ``batch_size`` sequences."""
         return tuple(onp.zeros((batch_size, size), dtype=dtype) for size in self.state_sizes)
 
-    def init(self, seed=None, *, dtype=onp.float64):
-        """Draw parameters uniformly in ``[-1/sqrt(H), 1/sqrt(H)]``, as torch does.
+    #: index of the forget gate's block of rows in ``bias_ih``, or ``None`` if the cell has none
+    forget_gate = None
+
+    def init(self, seed=None, *, dtype=onp.float64, input_init="uniform", recurrent_init="uniform", forget_bias=None):
+        """Draw a parameter dict; by default uniform in ``[-1/sqrt(H), 1/sqrt(H)]``, as torch does.
 
         Args:
             seed: an int, a :class:`numpy.random.Generator` or ``None`` (fresh entropy).
             dtype: float64 (default) or float32; it becomes the dtype of every
                 computation with these parameters.
+            input_init: how to draw ``weight_ih``: ``"uniform"`` (torch's),
+                ``"glorot"`` or ``"orthogonal"`` (see :mod:`rnngrad.cells.init`).
+            recurrent_init: how to draw ``weight_hh``, the same choices;
+                ``"orthogonal"`` is the usual remedy for early vanishing or
+                exploding of the recurrence.
+            forget_bias: if given, the forget gate's rows of ``bias_ih`` are set
+                to it and those of ``bias_hh`` to 0, so the gate starts at
+                ``sigmoid(forget_bias)`` (Jozefowicz et al. 2015 recommend 1.0:
+                remember by default). Only for cells with a forget gate.
+
+        The parameters are drawn in the order of :meth:`param_shapes`, so a
+        seed gives the same dict every time.
         """
         rng = make_rng(seed)
         dtype = check_float_dtype("dtype", dtype)
-        scale = self.init_scale
-        return {
-            name: rng.uniform(-scale, scale, size=shape).astype(dtype) for name, shape in self.param_shapes().items()
-        }
+        if forget_bias is not None:
+            if self.forget_gate is None:
+                raise ValueError(f"forget_bias: {type(self).__name__} has no forget gate, got {forget_bias!r}")
+            if not self.bias:
+                raise ValueError(f"forget_bias: the cell has bias=False, got forget_bias={forget_bias!r}")
+        methods = {"weight_ih": ("input_init", input_init), "weight_hh": ("recurrent_init", recurrent_init)}
+        params = {}
+        for name, shape in self.param_shapes().items():
+            if name in methods:
+                argument, method = methods[name]
+                value = draw_weight(rng, shape, method, self.hidden_size, self.init_scale, argument)
+            else:
+                value = self.init_param(name, shape, rng)
+            params[name] = onp.asarray(value).astype(dtype)
+        if forget_bias is not None:
+            rows = slice(self.forget_gate * self.hidden_size, (self.forget_gate + 1) * self.hidden_size)
+            params["bias_ih"][rows] = forget_bias
+            params["bias_hh"][rows] = 0.0
+        return params
+
+    def init_param(self, name, shape, rng):
+        """Draw one parameter other than ``weight_ih`` and ``weight_hh`` (uniform; override for gains)."""
+        return uniform(rng, shape, self.init_scale)
 
     def __call__(self, params, x, hx=None):
         """Apply one step, torch-style.

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import autograd.numpy as np
 
+from .._validation import check_bool
 from ..activations import sigmoid, tanh
 from .base import Cell, linear
 
@@ -30,6 +31,13 @@ class GRUCell(Cell):
     gate multiplies :math:`h W_{hn}^\top + b_{hn}` *after* the matmul (the
     form of cuDNN), where the paper applies it to :math:`h` before.
 
+    With ``reset_after=False`` the cell is the original reset-before form of
+    Cho et al. (2014), with the same parameters:
+
+    .. math::
+
+        n = \tanh\bigl(x W_{in}^\top + b_{in} + (r \odot h) W_{hn}^\top + b_{hn}\bigr)
+
     Parameters (torch's layout, gate rows in the order r, z, n):
     ``weight_ih`` (3H, D), ``weight_hh`` (3H, H), ``bias_ih`` (3H,),
     ``bias_hh`` (3H,).
@@ -38,7 +46,16 @@ class GRUCell(Cell):
         input_size: D.
         hidden_size: H.
         bias: whether to use ``bias_ih`` and ``bias_hh``.
+        reset_after: ``True`` (torch's and cuDNN's form, the default) or
+            ``False`` (the paper's: reset applied to ``h`` before the matmul;
+            Keras' ``reset_after=False``). Only the default has a fused kernel.
     """
+
+    reset_after: bool = True
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_bool("reset_after", self.reset_after)
 
     def param_shapes(self):
         H, D = self.hidden_size, self.input_size
@@ -50,9 +67,22 @@ class GRUCell(Cell):
     def step(self, params, x, state):
         (h,) = state
         gi_r, gi_z, gi_n = np.split(linear(x, params["weight_ih"], params.get("bias_ih")), 3, axis=-1)
-        gh_r, gh_z, gh_n = np.split(linear(h, params["weight_hh"], params.get("bias_hh")), 3, axis=-1)
-        reset_gate = sigmoid(gi_r + gh_r)
-        update_gate = sigmoid(gi_z + gh_z)
-        candidate = tanh(gi_n + reset_gate * gh_n)
+        if self.reset_after:
+            gh_r, gh_z, gh_n = np.split(linear(h, params["weight_hh"], params.get("bias_hh")), 3, axis=-1)
+            reset_gate = sigmoid(gi_r + gh_r)
+            update_gate = sigmoid(gi_z + gh_z)
+            candidate = tanh(gi_n + reset_gate * gh_n)
+        else:
+            H = self.hidden_size
+            bias_hh = params.get("bias_hh")
+            gh_r, gh_z = np.split(
+                linear(h, params["weight_hh"][: 2 * H], None if bias_hh is None else bias_hh[: 2 * H]), 2, axis=-1
+            )
+            reset_gate = sigmoid(gi_r + gh_r)
+            update_gate = sigmoid(gi_z + gh_z)
+            candidate = tanh(
+                gi_n
+                + linear(reset_gate * h, params["weight_hh"][2 * H :], None if bias_hh is None else bias_hh[2 * H :])
+            )
         h_new = (1.0 - update_gate) * candidate + update_gate * h
         return h_new, (h_new,)

@@ -47,6 +47,8 @@ class LSTMCell(Cell):
 
     proj_size: int = 0
 
+    forget_gate = 1  # gate rows i, f, g, o
+
     def __post_init__(self):
         super().__post_init__()
         check_positive_int("proj_size", self.proj_size, minimum=0)
@@ -58,6 +60,10 @@ class LSTMCell(Cell):
     @property
     def state_sizes(self):
         return (self.proj_size or self.hidden_size, self.hidden_size)
+
+    @property
+    def state_names(self):
+        return ("h", "c")
 
     def param_shapes(self):
         H, D, R = self.hidden_size, self.input_size, self.proj_size or self.hidden_size

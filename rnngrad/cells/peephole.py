@@ -1,0 +1,59 @@
+"""The LSTM with peephole connections."""
+
+from dataclasses import dataclass
+
+import autograd.numpy as np
+
+from ..activations import sigmoid, tanh
+from .base import linear
+from .lstm import LSTMCell
+
+__all__ = ["PeepholeLSTMCell"]
+
+
+@dataclass(frozen=True)
+class PeepholeLSTMCell(LSTMCell):
+    r"""LSTM with peephole connections (Gers and Schmidhuber 2000).
+
+    The gates also see the cell state through diagonal weights, so they can
+    time their opening by the content of the memory, not only by ``h``
+    (which the output gate may be hiding):
+
+    .. math::
+
+        \begin{aligned}
+        i &= \sigma(x W_{ii}^\top + b_{ii} + h W_{hi}^\top + b_{hi} + p_i \odot c)\\
+        f &= \sigma(x W_{if}^\top + b_{if} + h W_{hf}^\top + b_{hf} + p_f \odot c)\\
+        g &= \tanh(x W_{ig}^\top + b_{ig} + h W_{hg}^\top + b_{hg})\\
+        c' &= f \odot c + i \odot g\\
+        o &= \sigma(x W_{io}^\top + b_{io} + h W_{ho}^\top + b_{ho} + p_o \odot c')\\
+        h' &= o \odot \tanh(c') \quad (\text{then } h' W_{hr}^\top \text{ if } P > 0)
+        \end{aligned}
+
+    The output gate peeks at the *new* cell state, the input and forget gates
+    at the old one, as in the paper.
+
+    Parameters: those of :class:`LSTMCell` plus ``weight_ci``, ``weight_cf``,
+    ``weight_co`` (H,) each, the peephole diagonals :math:`p_i, p_f, p_o`.
+    """
+
+    def param_shapes(self):
+        shapes = super().param_shapes()
+        H = self.hidden_size
+        shapes.update(weight_ci=(H,), weight_cf=(H,), weight_co=(H,))
+        return shapes
+
+    def step(self, params, x, state):
+        h, c = state
+        gates = linear(x, params["weight_ih"], params.get("bias_ih")) + linear(
+            h, params["weight_hh"], params.get("bias_hh")
+        )
+        input_gate, forget_gate, candidate, output_gate = np.split(gates, 4, axis=-1)
+        input_gate = sigmoid(input_gate + params["weight_ci"] * c)
+        forget_gate = sigmoid(forget_gate + params["weight_cf"] * c)
+        cell_state = forget_gate * c + input_gate * tanh(candidate)
+        output_gate = sigmoid(output_gate + params["weight_co"] * cell_state)
+        h_new = output_gate * tanh(cell_state)
+        if self.proj_size:
+            h_new = np.dot(h_new, params["weight_hr"].T)
+        return h_new, (h_new, cell_state)
