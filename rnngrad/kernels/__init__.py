@@ -26,4 +26,6 @@ def kernel_for(cell):
     The match is on the exact type: a subclass of a built-in cell may
     override :meth:`~rnngrad.Cell.step`, and only the reference loop runs that.
     """
+    if type(cell) is GRUCell and not cell.reset_after:
+        return None  # the kernel computes the reset-after form only
     return _KERNELS.get(type(cell))
