@@ -1,0 +1,154 @@
+"""Save and load parameters, and convert them to and from torch's ``state_dict``.
+
+Files are NumPy ``.npz`` archives read with ``allow_pickle=False``: plain
+arrays only, so loading a file never runs code. Nested parameter dicts (a
+network of parts, such as :class:`rnngrad.nets.RecurrentNet`) are stored
+under dotted names, ``{"rnn": {"weight_ih_l0": ...}}`` as ``rnn.weight_ih_l0``:
+the names torch gives the ``state_dict`` of a module with the same children.
+Saving then loading gives the same arrays bit for bit, dtype included.
+
+Loading against a model (anything with ``param_shapes()``, flat or nested)
+checks that the keys, shapes and dtype are the expected ones and lists every
+difference in one error.
+"""
+
+import os
+
+import numpy as onp
+
+__all__ = ["save_params", "load_params", "flatten_params", "unflatten_params", "to_torch", "from_torch"]
+
+SEPARATOR = "."
+
+
+def flatten_params(params, prefix=""):
+    """A nested dict of arrays as one flat dict with dotted keys (torch's naming)."""
+    if not hasattr(params, "items"):
+        raise TypeError(f"params: expected a dict of arrays (possibly nested), got {type(params).__name__}")
+    flat = {}
+    for key, value in params.items():
+        if not isinstance(key, str) or SEPARATOR in key or not key:
+            raise ValueError(f"params: keys must be non-empty strings without {SEPARATOR!r}, got {key!r}")
+        name = prefix + key
+        if hasattr(value, "items"):
+            flat.update(flatten_params(value, name + SEPARATOR))
+        else:
+            flat[name] = value
+    return flat
+
+
+def unflatten_params(flat):
+    """The inverse of :func:`flatten_params`: dotted keys become nested dicts."""
+    nested = {}
+    for name, value in flat.items():
+        *parents, leaf = name.split(SEPARATOR)
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"params: {name!r} nests under a key that also holds an array")
+        node[leaf] = value
+    return nested
+
+
+def save_params(path, params):
+    """Write ``params`` (a possibly nested dict of arrays) to an ``.npz`` file, uncompressed.
+
+    Returns:
+        the path written (NumPy appends ``.npz`` when it is missing).
+    """
+    flat = {}
+    for name, value in flatten_params(params).items():
+        array = onp.asarray(value)
+        if array.dtype == object:
+            raise TypeError(f"params[{name!r}]: expected a numeric array, got dtype object")
+        flat[name] = array
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        path += ".npz"
+    onp.savez(path, **flat)
+    return path
+
+
+def load_params(path, model=None, *, dtype=None):
+    """Read parameters saved by :func:`save_params`, checked against ``model`` when given.
+
+    Args:
+        path: the ``.npz`` file.
+        model: anything with ``param_shapes()`` (flat or nested ``{key: shape}``),
+            or ``None`` to skip the check.
+        dtype: the expected dtype of every array (for example ``numpy.float32``);
+            ``None`` requires only that all arrays share one float dtype.
+
+    Returns:
+        the dict of arrays, nested like ``model.param_shapes()`` (or by the dotted names).
+
+    Raises:
+        ValueError: listing the missing keys, unknown keys, wrong shapes and
+            wrong or mixed dtypes, all at once.
+    """
+    with onp.load(os.fspath(path), allow_pickle=False) as archive:
+        flat = {name: archive[name] for name in archive.files}
+    check_against(flat, model, dtype, source=os.fspath(path))
+    return unflatten_params(flat)
+
+
+def check_against(flat, model=None, dtype=None, *, source="params"):
+    """Raise one ValueError listing how the flat ``{name: array}`` differs from ``model`` and ``dtype``."""
+    problems = []
+    if model is not None:
+        if not hasattr(model, "param_shapes"):
+            raise TypeError(f"model: expected an object with param_shapes(), got {type(model).__name__}")
+        expected = {name: tuple(shape) for name, shape in flatten_params(model.param_shapes()).items()}
+        missing = [name for name in expected if name not in flat]
+        unknown = [name for name in flat if name not in expected]
+        if missing:
+            problems.append(f"missing keys {missing}")
+        if unknown:
+            problems.append(f"unknown keys {unknown}")
+        for name, shape in expected.items():
+            if name in flat and flat[name].shape != shape:
+                problems.append(f"{name!r} has shape {flat[name].shape}, the model expects {shape}")
+    dtypes = sorted({str(array.dtype) for array in flat.values()})
+    if dtype is not None:
+        wanted = onp.dtype(dtype)
+        wrong = [name for name, array in flat.items() if array.dtype != wanted]
+        if wrong:
+            problems.append(f"expected dtype {wanted}, but {wrong} have {dtypes}")
+    elif len(dtypes) > 1:
+        problems.append(f"the arrays mix dtypes {dtypes}; expected one")
+    bad = sorted({d for d in dtypes if d not in ("float32", "float64")})
+    if bad:
+        problems.append(f"expected float32 or float64 arrays, got {bad}")
+    if problems:
+        raise ValueError(f"{source}: does not match the model: " + "; ".join(problems))
+
+
+def to_torch(params):
+    """A torch ``state_dict`` (dotted keys, CPU tensors, same dtype) from rnngrad parameters.
+
+    ``torch_module.load_state_dict(to_torch(params))`` then runs the same
+    network in torch. The tensors own copies of the arrays.
+    """
+    torch = _import_torch()
+    return {name: torch.from_numpy(onp.array(value, copy=True)) for name, value in flatten_params(params).items()}
+
+
+def from_torch(state_dict, model=None, *, dtype=None):
+    """rnngrad parameters from a torch ``state_dict`` (or ``module.state_dict()``), checked against ``model``.
+
+    Tensors are detached and copied to NumPy on the CPU; non-parameter
+    buffers a module may hold must be removed first.
+    """
+    _import_torch()
+    flat = {name: onp.array(tensor.detach().cpu().numpy(), copy=True) for name, tensor in state_dict.items()}
+    check_against(flat, model, dtype, source="state_dict")
+    return unflatten_params(flat)
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError as error:
+        raise ImportError('torch is needed for this conversion: pip install "rnngrad[torch]"') from error
+    return torch
