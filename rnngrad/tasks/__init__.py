@@ -1,0 +1,15 @@
+"""Built-in tasks: data generators and readers, no network and no download.
+
+* :mod:`~rnngrad.tasks.order`: word order decides the label (bag of words is at chance);
+* :mod:`~rnngrad.tasks.adding`: the adding problem (trivial MSE 1/6);
+* :mod:`~rnngrad.tasks.copy`: the copy-memory task (memoryless CE ``10 log 8 / (T + 20)``);
+* :mod:`~rnngrad.tasks.text`: classification of a user's ``label,text`` CSV file;
+* :mod:`~rnngrad.tasks.chars`: a character-level language model on a user's text
+  or the shipped public-domain text.
+"""
+
+from . import adding, chars, copy, order, text
+
+__all__ = ["TASKS", "adding", "chars", "copy", "order", "text"]
+
+TASKS = ("order", "adding", "copy", "text", "chars")
