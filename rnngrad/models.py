@@ -46,7 +46,7 @@ from .cells import (
     RNNCell,
     make_rng,
 )
-from .sequence import MERGE_MODES, lengths_to_mask, resolve_impl, stack
+from .sequence import MERGE_MODES, _stack, lengths_to_mask, resolve_impl
 
 __all__ = ["Recurrent", "RNN", "LSTM", "GRU"]
 
@@ -293,7 +293,7 @@ class Recurrent:
             for cell in layer:
                 resolve_impl(cell, impl)
 
-        output, finals = stack(
+        output, finals = _stack(
             self.cells,
             self.split_params(params),
             x,

@@ -21,10 +21,24 @@ cell can run the traced reference loop above (``impl="reference"``). Both
 compute the same function.
 """
 
+import numbers
+
 import autograd.numpy as np
 import numpy as onp
+from autograd.tracer import getval
 
-from ._validation import check_choice
+from ._validation import (
+    as_input_array,
+    check_bool,
+    check_choice,
+    check_lengths,
+    check_mask,
+    check_params,
+    check_positive_int,
+    check_probability,
+    check_state_array,
+    shape_of,
+)
 from .kernels import kernel_for
 
 __all__ = ["unroll", "stack", "merge_directions", "lengths_to_mask", "IMPLEMENTATIONS", "MERGE_MODES"]
@@ -33,8 +47,14 @@ IMPLEMENTATIONS = ("fused", "reference")
 
 
 def lengths_to_mask(lengths, num_steps):
-    """The prefix mask (T, B): ``mask[t, b] = t < lengths[b]``."""
-    return onp.arange(num_steps)[:, None] < onp.asarray(lengths)[None, :]
+    """The prefix mask (T, B): ``mask[t, b] = t < lengths[b]``, for B integer lengths in [0, T]."""
+    num_steps = check_positive_int("num_steps", num_steps, minimum=0)
+    try:
+        batch = len(lengths)
+    except TypeError as error:
+        raise TypeError(f"lengths: expected a sequence of integers, got {type(lengths).__name__}") from error
+    lengths = check_lengths(lengths, batch, num_steps)
+    return onp.arange(num_steps)[:, None] < lengths[None, :]
 
 
 def resolve_impl(cell, impl):
@@ -70,6 +90,44 @@ def unroll(cell, params, inputs, state, *, mask=None, reverse=False, impl=None):
         ``(outputs, final_state)``: outputs (T, B, O), zero where the mask is
         false; final_state the state after each sequence's last valid step.
     """
+    inputs, state, mask = _check_unroll(cell, params, inputs, state, mask)
+    return _unroll(cell, params, inputs, state, mask, check_bool("reverse", reverse), impl)
+
+
+def _check_cell(cell, name="cell"):
+    if not all(hasattr(cell, attribute) for attribute in ("step", "param_shapes", "state_sizes", "output_size")):
+        raise TypeError(f"{name}: expected a Cell (step, param_shapes, state_sizes), got {type(cell).__name__}")
+
+
+def _check_unroll(cell, params, inputs, state, mask, where=""):
+    """Validate one direction's arguments; ``where`` (such as ``[1][0]``) locates them inside :func:`stack`."""
+    _check_cell(cell, f"cell{where}" if not where else f"cells{where}")
+    dtype = check_params(params, cell.param_shapes(), name=f"params{where}")
+    inputs = as_input_array("inputs", inputs, dtype)
+    shape = shape_of(inputs)
+    input_size = getattr(cell, "input_size", None)
+    if len(shape) != 3 or (isinstance(input_size, numbers.Integral) and shape[-1] != input_size):
+        raise ValueError(f"inputs: expected shape (T, B, {input_size}) for cell{where}, got {shape}")
+    num_steps, batch = shape[:2]
+    state = _check_state(f"state{where}" if not where else f"states{where}", cell, state, batch, dtype)
+    if mask is not None:
+        mask = check_mask(mask, (num_steps, batch))
+    return inputs, state, mask
+
+
+def _check_state(name, cell, state, batch, dtype):
+    """A cell's state: a tuple of one (B, S_i) array per entry of ``cell.state_sizes``, of the params' dtype."""
+    sizes = tuple(cell.state_sizes)
+    if not isinstance(getval(state), (tuple, list)) or len(state) != len(sizes):
+        raise TypeError(f"{name}: expected a tuple of {len(sizes)} arrays (B, S), got {type(state).__name__}")
+    return tuple(
+        check_state_array(f"{name}[{i}]", part, (batch, size), dtype)
+        for i, (part, size) in enumerate(zip(state, sizes))
+    )
+
+
+def _unroll(cell, params, inputs, state, mask, reverse, impl):
+    """:func:`unroll` on validated arguments."""
     kernel = resolve_impl(cell, impl)
     if kernel is not None:
         return kernel(cell, params, inputs, tuple(state), mask, reverse)
@@ -154,6 +212,100 @@ def stack(
         ``(outputs, finals)``: outputs (T, B, F) with F the merged width of
         the last layer, and ``finals[k][d]`` the final state tuple of each cell.
     """
+    inputs, states, mask = _check_stack(
+        cells, params, inputs, states, mask, (dropout, weight_dropout, variational_dropout), rng, merge_mode, residual
+    )
+    return _stack(
+        cells,
+        params,
+        inputs,
+        states,
+        mask=mask,
+        dropout=dropout,
+        weight_dropout=weight_dropout,
+        variational_dropout=variational_dropout,
+        rng=rng,
+        merge_mode=merge_mode,
+        residual=residual,
+        impl=impl,
+    )
+
+
+def _nested(name, value, lengths):
+    """Require ``value[k][d]`` nesting: ``len(value) == len(lengths)`` and ``len(value[k]) == lengths[k]``."""
+    if not isinstance(value, (tuple, list)) or len(value) != len(lengths):
+        raise TypeError(f"{name}: expected a list of {len(lengths)} layers, got {type(value).__name__}")
+    for k, (layer, count) in enumerate(zip(value, lengths)):
+        if not isinstance(layer, (tuple, list)) or len(layer) != count:
+            raise TypeError(f"{name}[{k}]: expected a list of {count} directions, got {type(layer).__name__}")
+
+
+def _check_stack(cells, params, inputs, states, mask, rates, rng, merge_mode, residual):
+    """Validate the arguments of :func:`stack`; return the converted inputs, states and mask."""
+    if not isinstance(cells, (tuple, list)) or not cells:
+        raise TypeError(f"cells: expected a non-empty list of layers cells[k][d], got {cells!r}")
+    _nested("cells", cells, [1 if not isinstance(layer, (tuple, list)) else len(layer) for layer in cells])
+    directions = {len(layer) for layer in cells}
+    if len(directions) != 1 or directions.pop() not in (1, 2):
+        raise ValueError(f"cells: expected 1 or 2 directions in every layer, got {[len(layer) for layer in cells]}")
+    counts = [len(layer) for layer in cells]
+    _nested("params", params, counts)
+    _nested("states", states, counts)
+    for name, rate in zip(("dropout", "weight_dropout", "variational_dropout"), rates):
+        check_probability(name, rate)
+    check_choice("merge_mode", merge_mode, MERGE_MODES)
+    check_bool("residual", residual)
+    if rng is not None and not isinstance(rng, onp.random.Generator):
+        raise TypeError(f"rng: expected a numpy.random.Generator or None, got {type(rng).__name__}")
+    checked_states = []
+    width = None
+    for k, layer in enumerate(cells):
+        layer_states = []
+        for d, cell in enumerate(layer):
+            where = f"[{k}][{d}]"
+            _check_cell(cell, f"cells{where}")
+            if k == 0 and d == 0:
+                inputs, state, mask = _check_unroll(cell, params[0][0], inputs, states[0][0], mask, where)
+                dtype = onp.dtype(getval(inputs).dtype)
+                width = shape_of(inputs)[-1]
+                batch = shape_of(inputs)[1]
+            else:
+                given = check_params(params[k][d], cell.param_shapes(), name=f"params{where}")
+                if given != dtype:
+                    raise TypeError(f"params{where}: expected dtype {dtype} (that of params[0][0]), got {given}")
+                if getattr(cell, "input_size", width) != width:
+                    raise ValueError(
+                        f"cells{where}: expected input_size={width} (what layer {k} reads), got {cell.input_size}"
+                    )
+                state = _check_state(f"states{where}", cell, states[k][d], batch, dtype)
+            layer_states.append(state)
+        checked_states.append(layer_states)
+        sizes = [cell.output_size for cell in layer]
+        if merge_mode != "concat" and len(set(sizes)) > 1:
+            raise ValueError(f"merge_mode: {merge_mode!r} needs equal output sizes in both directions, got {sizes}")
+        merged = sum(sizes) if merge_mode == "concat" else sizes[0]
+        if residual and k > 0 and merged != width:
+            raise ValueError(f"residual: layer {k} reads {width} features and writes {merged}; they must be equal")
+        width = merged
+    return inputs, checked_states, mask
+
+
+def _stack(
+    cells,
+    params,
+    inputs,
+    states,
+    *,
+    mask,
+    dropout,
+    weight_dropout,
+    variational_dropout,
+    rng,
+    merge_mode,
+    residual,
+    impl,
+):
+    """:func:`stack` on validated arguments (the models validate theirs themselves)."""
     finals = []
     layer_input = inputs
     training = rng is not None
@@ -167,7 +319,7 @@ def stack(
             cell_params = params[k][d]
             if training and weight_dropout and "weight_hh" in cell_params:
                 cell_params = dict(cell_params, weight_hh=_dropout(cell_params["weight_hh"], weight_dropout, rng))
-            out, final = unroll(cell, cell_params, layer_input, states[k][d], mask=mask, reverse=d == 1, impl=impl)
+            out, final = _unroll(cell, cell_params, layer_input, states[k][d], mask, d == 1, impl)
             directions.append(out)
             layer_finals.append(final)
         finals.append(layer_finals)
