@@ -44,7 +44,11 @@ def check_probability(name, value):
 
 
 def check_choice(name, value, choices):
-    if value not in choices:
+    try:
+        known = value in choices
+    except TypeError:  # an unhashable value (a list, a dict) tested against a set
+        known = False
+    if not known:
         raise ValueError(f"{name}: expected one of {sorted(choices)}, got {value!r}")
     return value
 
