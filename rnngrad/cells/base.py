@@ -49,6 +49,8 @@ def make_rng(seed, name="seed"):
     if isinstance(seed, onp.random.Generator):
         return seed
     if seed is None or (isinstance(seed, (int, onp.integer)) and not isinstance(seed, bool)):
+        if seed is not None and seed < 0:
+            raise ValueError(f"{name}: expected a non-negative int, got {seed}")
         return onp.random.default_rng(seed)
     raise TypeError(f"{name}: expected an int, a numpy.random.Generator or None, got {type(seed).__name__}")
 
