@@ -25,6 +25,7 @@ autograd differentiates dicts, lists and tuples, and a call is then a pure
 function of its arguments.
 """
 
+import numbers
 from dataclasses import dataclass
 
 import autograd.numpy as np
@@ -145,6 +146,10 @@ class Cell:
         rng = make_rng(seed)
         dtype = check_float_dtype("dtype", dtype)
         if forget_bias is not None:
+            if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real):
+                raise TypeError(f"forget_bias: expected a real number or None, got {type(forget_bias).__name__}")
+            if not onp.isfinite(forget_bias):
+                raise ValueError(f"forget_bias: expected a finite number, got {forget_bias!r}")
             if self.forget_gate is None:
                 raise ValueError(f"forget_bias: {type(self).__name__} has no forget gate, got {forget_bias!r}")
             if not self.bias:
