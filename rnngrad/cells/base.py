@@ -98,7 +98,7 @@ class Cell:
 
     @property
     def state_names(self):
-        """Names of the state arrays, used in parameter keys: ``h``, then ``c`` (LSTM) or ``s1``, ``s2``, ..."""
+        """Names of the state arrays in parameter keys (``h``, then ``c`` for the LSTM, else ``s1``, ``s2``, ...)."""
         return ("h",) + tuple(f"s{i}" for i in range(1, len(self.state_sizes)))
 
     @property
