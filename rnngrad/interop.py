@@ -26,6 +26,7 @@ functions. Keras has no LSTM projection, so ``proj_size > 0`` does not convert.
 
 import numpy as onp
 
+from ._validation import FLOAT_DTYPES, check_params
 from .cells import GRUCell, LSTMCell
 
 __all__ = ["to_keras", "from_keras", "cell_to_keras", "cell_from_keras"]
@@ -45,6 +46,29 @@ def _check_cell(cell):
         raise ValueError(f"cell: Keras' LSTM has no projection, got proj_size={cell.proj_size}")
 
 
+def _check_model(model):
+    if not all(hasattr(model, attribute) for attribute in ("cells", "split_params", "param_shapes")):
+        raise TypeError(f"model: expected an rnngrad model (LSTM, GRU, Recurrent), got {type(model).__name__}")
+
+
+def _weight_arrays(weights, name="weights"):
+    """Keras weights as a list of float32 or float64 arrays, one dtype for all."""
+    if not isinstance(weights, (tuple, list)):
+        raise TypeError(f"{name}: expected a list of arrays (layer.get_weights()), got {type(weights).__name__}")
+    arrays = []
+    for i, weight in enumerate(weights):
+        try:
+            array = onp.asarray(weight)
+        except ValueError as error:  # ragged nested lists
+            raise TypeError(f"{name}[{i}]: expected an array, got {type(weight).__name__}") from error
+        if array.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{name}[{i}]: expected dtype float32 or float64, got {array.dtype}")
+        arrays.append(array)
+    if len({array.dtype for array in arrays}) > 1:
+        raise TypeError(f"{name}: all arrays must share one dtype, got {[str(array.dtype) for array in arrays]}")
+    return arrays
+
+
 def cell_to_keras(cell, params):
     """One cell's params as the list ``layer.get_weights()`` of the matching Keras layer returns.
 
@@ -56,6 +80,7 @@ def cell_to_keras(cell, params):
         ``[kernel, recurrent_kernel, bias]``, or ``[kernel, recurrent_kernel]`` when ``bias=False``.
     """
     _check_cell(cell)
+    check_params(params, cell.param_shapes())
     H = cell.hidden_size
     order = _GRU_TO_KERAS if isinstance(cell, GRUCell) else (0, 1, 2, 3)
     kernel = _reorder(params["weight_ih"], H, order).T
@@ -84,7 +109,7 @@ def cell_from_keras(cell, weights):
     expected = [(cell.input_size, gates * H), (H, gates * H)]
     if cell.bias:
         expected.append((2, gates * H) if isinstance(cell, GRUCell) and cell.reset_after else (gates * H,))
-    weights = [onp.asarray(w) for w in weights]
+    weights = _weight_arrays(weights)
     shapes = [w.shape for w in weights]
     if shapes != expected:
         raise ValueError(f"weights: expected arrays of shapes {expected} for {cell!r}, got {shapes}")
@@ -109,6 +134,8 @@ def to_keras(model, params):
     For a bidirectional layer, ``weights[k][0] + weights[k][1]`` is what
     ``keras.layers.Bidirectional(...).set_weights`` takes (forward first).
     """
+    _check_model(model)
+    check_params(params, model.param_shapes())
     return [
         [cell_to_keras(cell, p) for cell, p in zip(layer, ps)]
         for layer, ps in zip(model.cells, model.split_params(params))
@@ -117,6 +144,9 @@ def to_keras(model, params):
 
 def from_keras(model, weights):
     """The inverse of :func:`to_keras`: ``weights[k][d]`` lists to an rnngrad params dict for ``model``."""
+    _check_model(model)
+    if not isinstance(weights, (tuple, list)) or not all(isinstance(layer, (tuple, list)) for layer in weights):
+        raise TypeError(f"weights: expected a list of layers, each a list of weight lists, got {weights!r:.80}")
     if len(weights) != model.num_layers or any(len(layer) != model.num_directions for layer in weights):
         raise ValueError(
             f"weights: expected {model.num_layers} layers of {model.num_directions} weight lists, "
@@ -125,6 +155,6 @@ def from_keras(model, weights):
     params = {}
     for k, layer in enumerate(model.cells):
         for d, cell in enumerate(layer):
-            converted = cell_from_keras(cell, weights[k][d])
+            converted = cell_from_keras(cell, _weight_arrays(weights[k][d], f"weights[{k}][{d}]"))
             params.update({name + model.key_suffix(k, d): value for name, value in converted.items()})
     return params
