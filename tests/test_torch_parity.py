@@ -106,6 +106,7 @@ def _cotangents(model, x, rng):
     return (rng.normal(size=out_shape),) + tuple(rng.normal(size=(rows, batch, s)) for s in sizes)
 
 
+@pytest.mark.parametrize("impl", ["fused", "reference"])
 @given(problem=parity_problems())
 @example(
     problem=(
@@ -156,8 +157,8 @@ def _cotangents(model, x, rng):
         True,
     )
 )
-def test_model_matches_torch_values_and_gradients(problem):
-    assert_parity(*problem)
+def test_model_matches_torch_values_and_gradients(problem, impl):
+    assert_parity(*problem, impl=impl)
 
 
 @pytest.mark.parametrize("kind", sorted(MODELS))

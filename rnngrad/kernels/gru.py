@@ -86,7 +86,7 @@ def forward(spec, inputs, arrays, save):
     recurrent = onp.empty((batch, 3 * H), dtype=dtype)
     spare = onp.empty((batch, H), dtype=dtype)
     keep = None if spec.mask is None else step_masks(spec, dtype)[0]
-    with onp.errstate(over="ignore"):
+    with onp.errstate(over="ignore", under="ignore"):
         for t in order:
             read, write = step_slots(t, spec.reverse)
             z_all = gates[t]

@@ -88,7 +88,7 @@ def forward(spec, inputs, arrays, save):
     recurrent = onp.empty((batch, 4 * H), dtype=dtype)
     written = onp.empty((batch, H), dtype=dtype)
     keep = None if spec.mask is None else step_masks(spec, dtype)[0]
-    with onp.errstate(over="ignore"):
+    with onp.errstate(over="ignore", under="ignore"):
         for t in order:
             read, write = step_slots(t, spec.reverse)
             z = gates[t]
