@@ -184,7 +184,7 @@ class Recurrent:
     # -- structure ---------------------------------------------------------
     @property
     def num_directions(self):
-        """N: 2 if bidirectional, else 1."""
+        """N, the number of directions (2 if bidirectional, else 1)."""
         return 2 if self.bidirectional else 1
 
     @staticmethod
@@ -392,15 +392,21 @@ class Recurrent:
 class RNN(Recurrent):
     """Elman recurrent network, torch's ``nn.RNN``; each layer an :class:`RNNCell`.
 
+    The arguments up to ``bidirectional`` are torch's, with its defaults.
+
     Args:
-        input_size, hidden_size, num_layers, nonlinearity, bias, batch_first,
-        dropout, bidirectional: as in torch (``nonlinearity`` is ``"tanh"`` or ``"relu"``).
+        input_size: D, the number of input features.
+        hidden_size: H, the number of hidden units of each layer and direction.
+        num_layers: L, the number of stacked layers.
+        nonlinearity: ``"tanh"`` or ``"relu"``.
+        bias: whether the cells have ``bias_ih`` and ``bias_hh``.
+        batch_first: whether ``x``, ``mask`` and ``output`` are batch-first, (B, T, ...).
+        dropout: the dropout rate on the outputs of every layer but the last, in training only.
+        bidirectional: whether every layer has a reverse direction too.
+        **options: beyond torch, keyword-only (see :class:`Recurrent`): ``merge_mode``,
+            ``residual``, ``weight_dropout``, ``variational_dropout``, ``learn_initial_state``.
 
     Returns from a call: ``(output, h_n)`` (see :class:`Recurrent`).
-
-    Beyond torch, keyword-only (see :class:`Recurrent`): ``merge_mode``,
-    ``residual``, ``weight_dropout``, ``variational_dropout``,
-    ``learn_initial_state``.
     """
 
     _fields = (
@@ -441,17 +447,23 @@ class RNN(Recurrent):
 class LSTM(Recurrent):
     """Long short-term memory network, torch's ``nn.LSTM``; each layer an :class:`LSTMCell`.
 
+    The arguments up to ``proj_size`` are torch's, with its defaults.
+
     Args:
-        input_size, hidden_size, num_layers, bias, batch_first, dropout,
-        bidirectional, proj_size: as in torch (``proj_size`` P: 0 for none, else ``0 < P < H``).
+        input_size: D, the number of input features.
+        hidden_size: H, the number of hidden units of each layer and direction.
+        num_layers: L, the number of stacked layers.
+        bias: whether the cells have ``bias_ih`` and ``bias_hh``.
+        batch_first: whether ``x``, ``mask`` and ``output`` are batch-first, (B, T, ...).
+        dropout: the dropout rate on the outputs of every layer but the last, in training only.
+        bidirectional: whether every layer has a reverse direction too.
+        proj_size: P, 0 (default) for no projection, else ``0 < P < H``.
         peephole: use :class:`PeepholeLSTMCell` (keyword-only).
         layer_norm: use :class:`LayerNormLSTMCell` (keyword-only).
+        **options: beyond torch, keyword-only (see :class:`Recurrent`): ``merge_mode``,
+            ``residual``, ``weight_dropout``, ``variational_dropout``, ``learn_initial_state``.
 
     Returns from a call: ``(output, (h_n, c_n))`` (see :class:`Recurrent`).
-
-    Beyond torch, keyword-only (see :class:`Recurrent`): ``merge_mode``,
-    ``residual``, ``weight_dropout``, ``variational_dropout``,
-    ``learn_initial_state``.
     """
 
     _fields = (
@@ -501,18 +513,23 @@ class LSTM(Recurrent):
 class GRU(Recurrent):
     """Gated recurrent unit network, torch's ``nn.GRU``; each layer a :class:`GRUCell`.
 
+    The arguments up to ``bidirectional`` are torch's, with its defaults.
+
     Args:
-        input_size, hidden_size, num_layers, bias, batch_first, dropout,
-        bidirectional: as in torch.
+        input_size: D, the number of input features.
+        hidden_size: H, the number of hidden units of each layer and direction.
+        num_layers: L, the number of stacked layers.
+        bias: whether the cells have ``bias_ih`` and ``bias_hh``.
+        batch_first: whether ``x``, ``mask`` and ``output`` are batch-first, (B, T, ...).
+        dropout: the dropout rate on the outputs of every layer but the last, in training only.
+        bidirectional: whether every layer has a reverse direction too.
         reset_after: ``False`` for the original reset-before GRU of Cho et al.
             (keyword-only; see :class:`GRUCell`).
         layer_norm: use :class:`LayerNormGRUCell` (keyword-only; reset-after only).
+        **options: beyond torch, keyword-only (see :class:`Recurrent`): ``merge_mode``,
+            ``residual``, ``weight_dropout``, ``variational_dropout``, ``learn_initial_state``.
 
     Returns from a call: ``(output, h_n)`` (see :class:`Recurrent`).
-
-    Beyond torch, keyword-only (see :class:`Recurrent`): ``merge_mode``,
-    ``residual``, ``weight_dropout``, ``variational_dropout``,
-    ``learn_initial_state``.
     """
 
     _fields = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional")
