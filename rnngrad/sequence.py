@@ -43,6 +43,8 @@ from .kernels import kernel_for
 
 __all__ = ["unroll", "stack", "merge_directions", "lengths_to_mask", "IMPLEMENTATIONS", "MERGE_MODES"]
 
+#: The values of ``impl``: ``"fused"`` (a kernel with a hand-written backward pass, built-in cells
+#: only) and ``"reference"`` (the traced loop); ``None`` means fused where a kernel exists.
 IMPLEMENTATIONS = ("fused", "reference")
 
 
@@ -161,6 +163,8 @@ def _masked_loop(cell, params, inputs, state, mask):
     return np.stack(outputs), state
 
 
+#: The values of ``merge_mode``, how a bidirectional layer combines its two directions:
+#: ``"concat"`` (forward first, torch's), ``"sum"`` or ``"mean"``.
 MERGE_MODES = ("concat", "sum", "mean")
 
 
