@@ -48,6 +48,8 @@ def glorot_blocks(rng, shape, block_rows):
     return rng.uniform(-limit, limit, size=shape)
 
 
+#: The names accepted by ``Cell.init(input_init=..., recurrent_init=...)``: ``"uniform"`` (torch's),
+#: ``"orthogonal"`` and ``"glorot"`` (the last two drawn for each gate's block of rows on its own).
 WEIGHT_INITS = {"uniform", "orthogonal", "glorot"}
 
 
