@@ -1,0 +1,314 @@
+"""Benchmark: forward+backward time of the fused kernels, the traced reference loop and torch.
+
+For each cell (RNN, LSTM, GRU), size (B, T, D, H) and dtype it measures one
+forward and backward pass of a one-layer, one-direction network: outputs
+and final states are reduced with a fixed random linear functional, and the
+gradient is taken with respect to every parameter and the input. The
+implementations run interleaved in one process (a warm-up round first, then
+``--repeats`` rounds, each timing every implementation once), and the table
+reports medians.
+
+Columns:
+
+* ``fused``, ``reference``, ``torch``: median milliseconds;
+* ``f/torch``, ``r/torch``: their ratios to torch (below 1 is faster);
+* ``ref/fused``: how many times the fused path beats the reference loop;
+* ``floor``: the matmul floor, the sum of the measured times of the matmuls
+  the fused path must do (input projection, T recurrent products forward and
+  T backward, the projection when there is one, the weight gradients and the
+  input gradient), each timed alone with NumPy on arrays of the same shapes;
+* ``floor/fused``: the fraction of the fused time that is the floor;
+* ``peak MB``: peak memory traced by :mod:`tracemalloc` (NumPy reports its
+  array buffers to it) during one forward+backward of the fused path, in a
+  separate untimed run; torch's allocations are not visible to it.
+
+Run ``python benchmarks/run.py --help`` (or ``rnngrad bench --help``).
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+
+import autograd.numpy as anp
+import numpy as onp
+from autograd import grad
+
+from . import GRU, LSTM, RNN
+
+__all__ = ["main", "SIZES", "run_case"]
+
+SIZES = {"small": (8, 50, 16, 32), "main": (32, 100, 64, 128), "large": (64, 200, 128, 256)}
+MODELS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+DTYPES = {"float64": onp.float64, "float32": onp.float32}
+
+
+def _median_ms(times):
+    return 1e3 * statistics.median(times)
+
+
+def _rnngrad_case(kind, size, dtype, impl, seed=0):
+    """A zero-argument function running one forward+backward with rnngrad."""
+    batch, steps, features, hidden = size
+    model = MODELS[kind](features, hidden)
+    rng = onp.random.default_rng(seed)
+    params = model.init(rng, dtype=dtype)
+    x = rng.normal(size=(steps, batch, features)).astype(dtype)
+    weights = rng.normal(size=(steps, batch, hidden)).astype(dtype)
+
+    def loss(args):
+        output, final = model(args[0], args[1], impl=impl)
+        finals = final if isinstance(final, tuple) else (final,)
+        total = anp.sum(output * weights)
+        for f in finals:
+            total = total + anp.sum(f)
+        return total
+
+    gradient = grad(loss)
+    return lambda: gradient((params, x))
+
+
+def _torch_case(kind, size, dtype, seed=0):
+    import torch
+
+    batch, steps, features, hidden = size
+    torch_dtype = {onp.float64: torch.float64, onp.float32: torch.float32}[dtype]
+    module = getattr(torch.nn, {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[kind])(features, hidden)
+    module = module.to(torch_dtype)
+    rng = onp.random.default_rng(seed)
+    x = torch.tensor(rng.normal(size=(steps, batch, features)), dtype=torch_dtype, requires_grad=True)
+    weights = torch.tensor(rng.normal(size=(steps, batch, hidden)), dtype=torch_dtype)
+
+    def run():
+        module.zero_grad(set_to_none=True)
+        x.grad = None
+        output, final = module(x)
+        finals = final if isinstance(final, tuple) else (final,)
+        total = (output * weights).sum()
+        for f in finals:
+            total = total + f.sum()
+        total.backward()
+
+    return run
+
+
+def _matmul_shapes(kind, size):
+    """``[(count, (m, k), (k, n))]``: the matmuls of one fused forward+backward."""
+    batch, steps, features, hidden = size
+    gates = GATES[kind] * hidden
+    rows = steps * batch
+    return [
+        (1, (rows, features), (features, gates)),  # input projection
+        (steps, (batch, hidden), (hidden, gates)),  # recurrent product, forward
+        (steps, (batch, gates), (gates, hidden)),  # recurrent product, backward
+        (1, (gates, rows), (rows, features)),  # weight_ih gradient
+        (1, (gates, rows), (rows, hidden)),  # weight_hh gradient
+        (1, (rows, gates), (gates, features)),  # input gradient
+    ]
+
+
+def matmul_floor(kind, size, dtype, repeats):
+    """Seconds of matmul the fused path cannot avoid, timed shape by shape (medians)."""
+    rng = onp.random.default_rng(0)
+    total = 0.0
+    for count, left, right in _matmul_shapes(kind, size):
+        a = rng.normal(size=left).astype(dtype)
+        b = rng.normal(size=right).astype(dtype)
+        out = onp.empty((left[0], right[1]), dtype=dtype)
+        inner = max(1, min(count, 50))
+        times = []
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            for _ in range(inner):
+                onp.matmul(a, b, out=out)
+            times.append((time.perf_counter() - start) / inner)
+        total += count * statistics.median(times[1:])
+    return total
+
+
+def peak_megabytes(run):
+    """Peak traced memory (MB) of one call of ``run``."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        run()
+        return (tracemalloc.get_traced_memory()[1] - base) / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def run_case(kind, size_name, dtype_name, *, repeats=7, reference=True, use_torch=True):
+    """Measure one row of the table; returns a dict of its columns."""
+    size, dtype = SIZES[size_name], DTYPES[dtype_name]
+    runners = {"fused": _rnngrad_case(kind, size, dtype, "fused")}
+    if reference:
+        runners["reference"] = _rnngrad_case(kind, size, dtype, "reference")
+    if use_torch:
+        runners["torch"] = _torch_case(kind, size, dtype)
+    times = {name: [] for name in runners}
+    for run in runners.values():  # warm-up: first-call costs, caches, BLAS threads
+        run()
+    for _ in range(repeats):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    row = {"cell": kind, "size": size_name, "dtype": dtype_name}
+    row.update({name: _median_ms(values) for name, values in times.items()})
+    row["floor"] = 1e3 * matmul_floor(kind, size, dtype, repeats)
+    row["peak_fused"] = peak_megabytes(runners["fused"])
+    if reference:
+        row["peak_reference"] = peak_megabytes(runners["reference"])
+    return row
+
+
+COLUMNS = [
+    ("cell", "cell", "{}"),
+    ("size", "size", "{}"),
+    ("dtype", "dtype", "{}"),
+    ("fused", "fused ms", "{:.2f}"),
+    ("reference", "ref ms", "{:.1f}"),
+    ("torch", "torch ms", "{:.2f}"),
+    ("f/torch", "f/torch", "{:.3g}"),
+    ("r/torch", "r/torch", "{:.3g}"),
+    ("ref/fused", "ref/fused", "{:.1f}"),
+    ("floor", "floor ms", "{:.2f}"),
+    ("floor/fused", "floor/fused", "{:.2f}"),
+    ("peak_fused", "peak MB fused", "{:.1f}"),
+    ("peak_reference", "peak MB ref", "{:.1f}"),
+]
+
+
+def _derived(row):
+    row = dict(row)
+    if "torch" in row:
+        row["f/torch"] = row["fused"] / row["torch"]
+        if "reference" in row:
+            row["r/torch"] = row["reference"] / row["torch"]
+    if "reference" in row:
+        row["ref/fused"] = row["reference"] / row["fused"]
+    row["floor/fused"] = row["floor"] / row["fused"]
+    return row
+
+
+def format_table(rows):
+    """The rows as a reStructuredText simple table (readable as plain text too)."""
+    cells = [[fmt.format(row[key]) if key in row else "-" for key, _, fmt in COLUMNS] for row in map(_derived, rows)]
+    headers = [title for _, title, _ in COLUMNS]
+    widths = [max(len(h), *(len(c[j]) for c in cells)) for j, h in enumerate(headers)]
+    rule = "  ".join("=" * w for w in widths)
+    lines = [rule, "  ".join(h.ljust(w) for h, w in zip(headers, widths)), rule]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(cell, widths)) for cell in cells]
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+def environment():
+    """Lines describing the machine and the libraries, for the record."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        autograd_version = version("autograd")
+    except PackageNotFoundError:
+        autograd_version = "?"
+    versions = f"numpy {onp.__version__}, autograd {autograd_version}"
+    lines = [f"CPU: {cpu}, {os.cpu_count()} logical cores", f"Python {platform.python_version()}, {versions}"]
+    try:
+        blas = onp.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        lines.append(f"BLAS: {blas.get('openblas configuration') or blas.get('name')}")
+    except (KeyError, TypeError, AttributeError):
+        lines.append("BLAS: unknown")
+    try:
+        import torch
+
+        lines.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    except ImportError:
+        lines.append("torch: not installed, its columns are empty")
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if name in os.environ:
+            lines.append(f"{name}={os.environ[name]}")
+    return lines
+
+
+def _choices(text, allowed, what):
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        expected = ", ".join(sorted(allowed))
+        raise argparse.ArgumentTypeError(f"{what}: expected a comma-separated subset of {expected}, got {text!r}")
+    return values
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="rnngrad bench",
+        description="Forward+backward time of rnngrad's fused kernels, its reference loop and torch (CPU).",
+    )
+    parser.add_argument("--cells", default="rnn,lstm,gru", type=lambda s: _choices(s, MODELS, "--cells"))
+    parser.add_argument("--sizes", default="small,main,large", type=lambda s: _choices(s, SIZES, "--sizes"))
+    parser.add_argument("--dtypes", default="float64,float32", type=lambda s: _choices(s, DTYPES, "--dtypes"))
+    parser.add_argument("--repeats", type=int, default=7, help="timed rounds per row (median reported); default 7")
+    parser.add_argument(
+        "--skip-reference",
+        default="",
+        type=lambda s: _choices(s, SIZES, "--skip-reference") if s else [],
+        help="sizes at which not to time the slow traced reference loop, e.g. 'large'",
+    )
+    parser.add_argument("--no-torch", action="store_true", help="leave torch out even when it is installed")
+    parser.add_argument("--quick", action="store_true", help="small and main sizes, 3 repeats, no reference at main")
+    return parser
+
+
+def main(argv=None):
+    """Run the benchmark and print the table; ``argv`` as for :mod:`argparse` (``None``: ``sys.argv``)."""
+    args = build_parser().parse_args(argv)
+    if args.repeats < 1:
+        raise SystemExit("--repeats: expected a positive integer")
+    sizes, repeats, skip = args.sizes, args.repeats, set(args.skip_reference)
+    if args.quick:
+        sizes = [s for s in sizes if s != "large"] or ["small"]
+        repeats = min(repeats, 3)
+        skip.add("main")
+    use_torch = not args.no_torch
+    if use_torch:
+        try:
+            import torch
+        except ImportError:
+            use_torch = False
+        else:
+            # a thread limit given to NumPy's BLAS through the environment applies to torch too
+            limit = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+            if limit and limit.isdigit():
+                torch.set_num_threads(int(limit))
+    for line in environment():
+        print(line)
+    print(f"repeats: {repeats} (medians), warm-up first; forward+backward of one layer, one direction", flush=True)
+    rows = []
+    for kind in args.cells:
+        for size_name in sizes:
+            for dtype_name in args.dtypes:
+                row = run_case(
+                    kind,
+                    size_name,
+                    dtype_name,
+                    repeats=repeats,
+                    reference=size_name not in skip,
+                    use_torch=use_torch,
+                )
+                rows.append(row)
+                print(f"  {kind} {size_name} {dtype_name}: fused {row['fused']:.2f} ms", file=sys.stderr, flush=True)
+    print()
+    print(format_table(rows))
+    print("sizes (B, T, D, H): " + ", ".join(f"{name} {size}" for name, size in SIZES.items() if name in sizes))
+    return 0
