@@ -127,13 +127,14 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     order, _, _, before, _ = time_slots(num_steps, spec.reverse)
     r, z, n = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]
     # factors of h-bar that depend only on the forward pass, every step at once
-    to_n = onp.subtract(1.0, n * n)
-    to_n *= 1.0 - z
-    to_z = onp.subtract(hs[before], n)
-    to_z *= z
-    to_z *= 1.0 - z
-    to_r = r * (1.0 - r)
+    slopes = onp.subtract(1.0, gates[..., : 2 * H])
+    slopes *= gates[..., : 2 * H]  # s (1 - s) of the reset and update gates, one pass
+    to_r, to_z = slopes[..., :H], slopes[..., H:]
     to_r *= hidden_n
+    to_z *= onp.subtract(hs[before], n)
+    to_n = n * n
+    onp.subtract(1.0, to_n, out=to_n)
+    to_n *= onp.subtract(1.0, z)
     masked = spec.mask is not None
     if masked:
         _, valid, invalid = step_masks(spec, dtype)

@@ -132,14 +132,12 @@ def _backward_factors(gates, tanh_c, c_before, H):
     to_cell = tanh_c * tanh_c
     onp.subtract(1.0, to_cell, out=to_cell)
     to_cell *= o
-    onp.subtract(1.0, o, out=d_o)
-    d_o *= o
+    # s (1 - s) for the three sigmoid gates in one pass over their contiguous block
+    sigmoids, slopes = gates[..., : 3 * H], factors[..., : 3 * H]
+    onp.subtract(1.0, sigmoids, out=slopes)
+    slopes *= sigmoids
     d_o *= tanh_c
-    onp.subtract(1.0, i, out=d_i)
-    d_i *= i
     d_i *= g
-    onp.subtract(1.0, f, out=d_f)
-    d_f *= f
     d_f *= c_before
     onp.multiply(g, g, out=d_g)
     onp.subtract(1.0, d_g, out=d_g)
