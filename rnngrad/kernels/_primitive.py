@@ -37,7 +37,17 @@ from autograd.core import make_jvp, make_vjp
 from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import getval, isbox
 
-__all__ = ["Spec", "fused_sequence", "make_kernel", "time_slots", "project", "sigmoid_of_negated"]
+__all__ = [
+    "Spec",
+    "fused_sequence",
+    "make_kernel",
+    "time_slots",
+    "step_slots",
+    "project",
+    "sigmoid_of_negated",
+    "dtype_of",
+    "step_masks",
+]
 
 
 class _Run(tuple):
