@@ -118,9 +118,8 @@ def as_input_array(name, value, dtype):
         array = onp.asarray(value)
     except Exception as error:  # ragged lists and the like
         raise TypeError(f"{name}: expected an array of real numbers, got {type(value).__name__}") from error
-    if array.dtype == onp.bool_ or not (
-        onp.issubdtype(array.dtype, onp.floating) or onp.issubdtype(array.dtype, onp.integer)
-    ):
+    # float, signed or unsigned integer: not bool, nor timedelta64, which NumPy counts as an integer
+    if array.dtype.kind not in "fiu":
         raise TypeError(f"{name}: expected an array of real numbers (float or int), got dtype {array.dtype}")
     return array.astype(dtype, copy=False)
 
