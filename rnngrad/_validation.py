@@ -130,10 +130,11 @@ def check_lengths(lengths, batch_size, num_steps, name="lengths"):
         array = onp.asarray(lengths)
     except Exception as error:
         raise TypeError(f"{name}: expected {batch_size} integers, got {type(lengths).__name__}") from error
-    if array.dtype == onp.bool_ or not onp.issubdtype(array.dtype, onp.integer):
-        raise TypeError(f"{name}: expected integers, got dtype {array.dtype}")
     if array.shape != (batch_size,):
         raise ValueError(f"{name}: expected shape ({batch_size},) (one length per sequence), got {array.shape}")
+    # an empty list is float64 to NumPy, yet a fine set of zero lengths; timedelta64 is an integer to NumPy
+    if array.size and array.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected integers, got dtype {array.dtype}")
     if array.size and (array.min() < 0 or array.max() > num_steps):
         raise ValueError(f"{name}: expected values in [0, {num_steps}] (0 to T), got {array.tolist()}")
     return array.astype(onp.int64)
