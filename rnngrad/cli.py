@@ -166,6 +166,7 @@ def _train(args):
         "seconds": seconds,
         "losses": fit.losses,
         "evaluations": fit.evaluations,
+        "evaluation_seconds": fit.evaluation_seconds,
     }
     for extra in ("bag_test_metric", "recall_accuracy", "sample", "classes"):
         if extra in result:
@@ -223,7 +224,12 @@ def _plot_losses(result, path):
         axis.plot(steps, values, "o-", label=f"validation {result['metric']}")
     if "bag_fit" in result:
         axis.plot(result["bag_fit"].losses, alpha=0.5, label="bag-of-embeddings training loss")
-    axis.axhline(result["baseline"], color="gray", linestyle="--", label=f"baseline: {result['baseline_name']}")
+    axis.axhline(
+        result["baseline"],
+        color="gray",
+        linestyle="--",
+        label=f"baseline ({result['baseline_name']}): test {result['metric']}",
+    )
     if result["metric"] != "accuracy":
         axis.set_yscale("log")
     axis.set_xlabel("step")

@@ -185,15 +185,17 @@ class FitResult:
             when there is no ``evaluate``).
         losses: the training loss of every step taken.
         evaluations: ``(step, metric)`` for every evaluation.
+        evaluation_seconds: the wall time since the start at each evaluation.
         best_step, best_metric: where the kept parameters were evaluated.
         stopped_early: whether patience ran out before ``num_steps``.
         seconds: wall time of the loop.
     """
 
-    def __init__(self, params, losses, evaluations, best_step, best_metric, stopped_early, seconds):
+    def __init__(self, params, losses, evaluations, evaluation_seconds, best_step, best_metric, stopped_early, seconds):
         self.params = params
         self.losses = losses
         self.evaluations = evaluations
+        self.evaluation_seconds = evaluation_seconds
         self.best_step = best_step
         self.best_metric = best_metric
         self.stopped_early = stopped_early
@@ -263,7 +265,7 @@ def fit(
         raise ValueError(f"max_grad_norm: expected a number > 0 or None, got {max_grad_norm!r}")
     batches = iter(batches)
     loss_and_grad = value_and_grad(loss_fn)
-    losses, evaluations = [], []
+    losses, evaluations, evaluation_seconds = [], [], []
     best = {"params": params, "metric": None, "step": 0, "waited": 0}
 
     def gradient(current, step):
@@ -280,6 +282,7 @@ def fit(
     def consider(current, step):
         metric = float(evaluate(current))
         evaluations.append((step, metric))
+        evaluation_seconds.append(time.perf_counter() - start)
         better = best["metric"] is None or (metric > best["metric"] if maximize else metric < best["metric"])
         if better:
             best.update(params=_copy(current), metric=metric, step=step, waited=0)
@@ -311,7 +314,9 @@ def fit(
         consider(final, num_steps)
     seconds = time.perf_counter() - start
     kept = final if evaluate is None else best["params"]
-    return FitResult(kept, losses, evaluations, best["step"], best["metric"], stopped_early, seconds)
+    return FitResult(
+        kept, losses, evaluations, evaluation_seconds, best["step"], best["metric"], stopped_early, seconds
+    )
 
 
 def _copy(tree):
