@@ -323,8 +323,8 @@ class Recurrent:
         if lengths is not None and mask is not None:
             raise ValueError("lengths, mask: give one of them, not both")
         if lengths is not None:
-            if not batched:
-                lengths = onp.reshape(onp.asarray(lengths), (-1,)) if onp.ndim(lengths) == 0 else lengths
+            if not batched and not isinstance(lengths, (list, tuple)) and getattr(lengths, "ndim", 0) == 0:
+                lengths = [lengths]  # the one length of the one sequence
             return lengths_to_mask(check_lengths(lengths, batch, num_steps), num_steps)
         if mask is not None:
             if not batched:
