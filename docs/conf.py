@@ -47,6 +47,7 @@ nitpick_ignore_regex = [
 autodoc_default_options = {"member-order": "bysource"}
 autodoc_typehints = "none"
 autodoc_class_signature = "mixed"
+autodoc_preserve_defaults = True  # dtype=onp.float64, not <class 'numpy.float64'>
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False

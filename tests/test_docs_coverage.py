@@ -150,8 +150,9 @@ def test_every_code_block_is_executed_or_checked(path):
             assert directive in SHOWN_ONLY, f"{path}: a '{directive}' block is not run; use a doctest"
     assert not re.search(r"^[^.\s].*::\s*$", text, flags=re.MULTILINE), f"{path}: a '::' literal block is not run"
     for block in re.finditer(r"\.\. code-block:: console\n\n((?:   .*\n|\n)+)", text):
-        for command in filter(None, (line.strip() for line in block.group(1).splitlines())):
-            check_shell_command(path, text, command)
+        for line in block.group(1).splitlines():
+            if line.strip().startswith("$ "):  # a command; other lines are its output
+                check_shell_command(path, text, line.strip()[2:])
 
 
 def check_shell_command(path, text, command):
@@ -162,4 +163,6 @@ def check_shell_command(path, text, command):
         return
     argv = shlex.split(command)
     assert argv[0] == "rnngrad", f"{path}: '{command}' is neither in README.md (run by CI) nor an rnngrad command"
-    assert f"main({argv[1:]!r})".replace("'", '"') in text, f"{path}: '{command}' is not run as main([...]) on the page"
+    call = "main([" + ", ".join(f'"{arg}"' for arg in argv[1:]) + "])"
+    joined = re.sub(r"\s*\n\s*\.\.\.\s*", " ", text)  # doctest continuation lines joined
+    assert call in joined, f"{path}: '{command}' is not run as {call} on the page"

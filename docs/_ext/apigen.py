@@ -15,6 +15,8 @@ in its ``__all__`` is documented exactly once:
   reference to another project (``numpy.random.Generator``, ``argparse``) or
   to a private part of rnngrad (``rnngrad.kernels._primitive``) cannot be
   linked offline and is shown as code without a link;
+* an autograd primitive (``rnngrad.sigmoid``) shows the signature of the
+  function it wraps;
 * a module-level constant without a doc comment (``#:``) shows no text,
   rather than the docstring of its type (``dict``'s);
 * napoleon does not read the start of a constant's or a property's
@@ -77,6 +79,14 @@ def page_of(module_name):
     return parts[1] if len(parts) > 1 else "index"
 
 
+def exporter(modules, obj, name):
+    """The first submodule exporting ``obj`` as ``name``: the home of objects made elsewhere (autograd primitives)."""
+    for module in modules[1:]:
+        if name in getattr(module, "__all__", ()) and getattr(module, name) is obj:
+            return module.__name__
+    return None
+
+
 def plan(package=PACKAGE):
     """``(modules, entries)``: the public modules and one :class:`Entry` per public object."""
     modules = public_modules(package)
@@ -94,7 +104,7 @@ def plan(package=PACKAGE):
                 continue
             home = getattr(obj, "__module__", None) if kind != "data" else None
             if not (home and home.startswith(package + ".") and is_public(home)):
-                home = module.__name__
+                home = exporter(modules, obj, name) or module.__name__
             entry = Entry(dotted, obj, kind, page_of(home), module.__name__, [dotted])
             by_key[key] = entry
             entries.append(entry)
@@ -255,6 +265,14 @@ def missing_reference(app, env, node, contnode):
     return None
 
 
+def primitive_signature(app, what, name, obj, options, signature, return_annotation):
+    """An autograd primitive shows the signature of the function it wraps, not ``(*args, **kwargs)``."""
+    raw = getattr(obj, "fun", None)
+    if what == "function" and callable(raw):
+        return str(inspect.signature(raw)), return_annotation
+    return None
+
+
 def drop_type_docstrings(app, what, name, obj, options, lines):
     """A constant without a doc comment would show the docstring of its type; show nothing instead."""
     if what in ("data", "attribute") and lines and not inspect.isclass(obj) and not callable(obj):
@@ -285,4 +303,5 @@ def setup(app):
     app.connect("builder-inited", generate)
     app.connect("missing-reference", missing_reference)
     app.connect("autodoc-process-docstring", drop_type_docstrings)
+    app.connect("autodoc-process-signature", primitive_signature)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
