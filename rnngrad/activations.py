@@ -46,8 +46,9 @@ def sigmoid(x):
 
 
 def relu(x):
-    """Rectified linear unit ``max(x, 0)``; its derivative at 0 is 0, as in torch."""
-    return np.where(x > 0, x, 0.0)
+    """Rectified linear unit ``max(x, 0)``; its derivative at 0 is 0 and NaN stays NaN, as in torch."""
+    # x > 0 alone is false for NaN, which would turn a NaN input into a silent 0
+    return np.where(x > 0, x, np.where(np.isnan(x), x, 0.0))
 
 
 defvjp(tanh, lambda ans, x: lambda g: g * (1.0 - ans**2))
