@@ -39,26 +39,39 @@ loop; each step of the loop is then a few products and one matmul. After it:
 :math:`\bar b_{ih} = \bar b_{hh} = \sum_t \bar a_t`,
 :math:`\bar x_t = \bar a_t W_{ih}`, one matmul each.
 
-Inside, the gate rows are permuted from torch's (i, f, g, o) to (o, i, f, g)
-so that the three sigmoid gates are one contiguous block, and their rows are
-negated so that the sigmoid costs three passes (see
-:func:`~._primitive.sigmoid_of_negated`); gradients are permuted back.
+Inside, the gates are stored gate-major, ``(4, T, B, H)`` in the block order
+(o, i, f, g): every gate of every step is then a contiguous ``(B, H)``
+block, which NumPy processes several times faster than a strided slice, the
+three sigmoid gates are one contiguous run, and each weight gradient is one
+matmul per gate. The sigmoid rows are negated so that the sigmoid costs
+three passes (``sigmoid_of_negated`` in ``_primitive``).
 """
 
 import numpy as onp
 
-from ._primitive import dtype_of, project, sigmoid_of_negated, step_masks, step_slots, time_slots
+from ._primitive import dtype_of, sigmoid_of_negated, step_masks, step_slots, time_slots
 
 __all__ = ["forward", "backward"]
 
 
-def _layout(hidden, dtype):
-    """Row permutation torch (i, f, g, o) -> (o, i, f, g) and the signs that negate the sigmoid rows."""
-    H = hidden
-    perm = onp.concatenate([onp.arange(3 * H, 4 * H), onp.arange(0, 3 * H)])
-    sign = onp.ones(4 * H, dtype=dtype)
-    sign[: 3 * H] = -1.0
-    return perm, sign
+# torch's gate blocks are (i, f, g, o); the kernel's are (o, i, f, g)
+ORDER = (3, 0, 1, 2)
+SIGN = (-1.0, -1.0, -1.0, 1.0)
+
+
+def _blocks(weight, hidden, signed):
+    """(4H, K) torch rows -> (4, H, K) in the kernel's order, sigmoid blocks negated if ``signed``."""
+    blocks = weight.reshape(4, hidden, -1)[list(ORDER)]
+    if signed:
+        blocks *= onp.asarray(SIGN, dtype=blocks.dtype)[:, None, None]
+    return blocks
+
+
+def _rows(blocks):
+    """(4, H, ...) in the kernel's order -> (4H, ...) in torch's."""
+    out = onp.empty_like(blocks)
+    out[list(ORDER)] = blocks
+    return out.reshape((-1,) + blocks.shape[2:])
 
 
 def _unpack(spec, arrays):
@@ -72,31 +85,35 @@ def forward(spec, inputs, arrays, save):
     h0, c0 = arrays[:2]
     w_ih, w_hh, b_ih, b_hh, params = _unpack(spec, arrays)
     w_hr = params.get("weight_hr")
-    num_steps, batch = inputs.shape[:2]
+    num_steps, batch, features = inputs.shape
     H = spec.cell.hidden_size
     R = w_hh.shape[1]
-    perm, sign = _layout(H, dtype)
-    bias = None if b_ih is None else (b_ih + b_hh)[perm] * sign
-    gates = project(inputs, w_ih[perm] * sign[:, None], bias, dtype)
-    w_hh_t = (w_hh[perm] * sign[:, None]).T
+    x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
+    gates = onp.empty((4, num_steps, batch, H), dtype=dtype)
+    for j, block in enumerate(_blocks(onp.asarray(w_ih, dtype=dtype), H, True)):
+        onp.matmul(x, block.T, out=gates[j].reshape(num_steps * batch, H))
+    if b_ih is not None:
+        gates += _blocks(onp.asarray(b_ih + b_hh, dtype=dtype), H, True)[:, None, None, :, 0]
+    # (4, R, H): one stacked matmul per step writes the recurrent term gate-major
+    w_hh_t = onp.ascontiguousarray(_blocks(onp.asarray(w_hh, dtype=dtype), H, True).transpose(0, 2, 1))
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
     hs = onp.empty((num_steps + 1, batch, R), dtype=dtype)
     cs = onp.empty((num_steps + 1, batch, H), dtype=dtype)
     hs[first], cs[first] = h0, c0
     tanh_c = onp.empty((num_steps, batch, H), dtype=dtype)
     unprojected = onp.empty((num_steps, batch, H), dtype=dtype) if w_hr is not None else None
-    recurrent = onp.empty((batch, 4 * H), dtype=dtype)
+    recurrent = onp.empty((4, batch, H), dtype=dtype)
     written = onp.empty((batch, H), dtype=dtype)
     keep = None if spec.mask is None else step_masks(spec, dtype)[0]
     with onp.errstate(over="ignore", under="ignore"):
         for t in order:
             read, write = step_slots(t, spec.reverse)
-            z = gates[t]
+            z = gates[:, t]
             onp.matmul(hs[read], w_hh_t, out=recurrent)
             z += recurrent
-            sigmoid_of_negated(z[:, : 3 * H])
-            onp.tanh(z[:, 3 * H :], out=z[:, 3 * H :])
-            o, i, f, g = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
+            sigmoid_of_negated(z[:3])
+            o, i, f, g = z
+            onp.tanh(g, out=g)
             c = cs[write]
             onp.multiply(f, cs[read], out=c)
             onp.multiply(i, g, out=written)
@@ -117,25 +134,24 @@ def forward(spec, inputs, arrays, save):
     return outputs, (hs[last].copy(), cs[last].copy()), residuals
 
 
-def _backward_factors(gates, tanh_c, c_before, H):
-    """The factors of the backward recurrence that depend only on the forward pass, all steps at once.
+def _backward_factors(gates, tanh_c, c_before):
+    r"""The factors of the backward recurrence that depend only on the forward pass, all steps at once.
 
-    Returns ``(factors, forget, to_cell)``: ``factors`` (T, B, 4H) holds, in
-    the (o, i, f, g) blocks, :math:`k\\,o(1-o)`, :math:`g\\,i(1-i)`,
+    Returns ``(factors, forget, to_cell)``: ``factors`` (4, T, B, H) holds, in
+    the (o, i, f, g) blocks, :math:`k\,o(1-o)`, :math:`g\,i(1-i)`,
     :math:`c_{t-1} f(1-f)`, :math:`i(1-g^2)`; ``forget`` is :math:`f` and
     ``to_cell`` is :math:`o(1 - k^2)`. The residuals are left as they are: a
     VJP may be applied more than once (``jacobian`` does).
     """
-    o, i, f, g = (gates[..., j * H : (j + 1) * H] for j in range(4))
+    o, i, f, g = gates
     factors = onp.empty_like(gates)
-    d_o, d_i, d_f, d_g = (factors[..., j * H : (j + 1) * H] for j in range(4))
+    d_o, d_i, d_f, d_g = factors
     to_cell = tanh_c * tanh_c
     onp.subtract(1.0, to_cell, out=to_cell)
     to_cell *= o
-    # s (1 - s) for the three sigmoid gates in one pass over their contiguous block
-    sigmoids, slopes = gates[..., : 3 * H], factors[..., : 3 * H]
-    onp.subtract(1.0, sigmoids, out=slopes)
-    slopes *= sigmoids
+    # s (1 - s) for the three sigmoid gates in one pass over their contiguous run
+    onp.subtract(1.0, gates[:3], out=factors[:3])
+    factors[:3] *= gates[:3]
     d_o *= tanh_c
     d_i *= g
     d_f *= c_before
@@ -155,12 +171,11 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     num_steps, batch, features = inputs.shape
     H = spec.cell.hidden_size
     R = w_hh.shape[1]
-    perm, _ = _layout(H, dtype)
-    w_hh_p = w_hh[perm]
+    # (4H, R) in the kernel's block order, for one matmul per step on a (B, 4H) copy of the step's a-bar
+    w_hh_k = _blocks(onp.asarray(w_hh, dtype=dtype), H, False).reshape(4 * H, R)
     order, _, _, before, _ = time_slots(num_steps, spec.reverse)
-    # each step of the loop turns its row of the factors into a-bar, in place
-    grad_gates, forget, to_cell = _backward_factors(gates, tanh_c, cs[before], H)
-    blocks = grad_gates.reshape(num_steps, batch, 4, H)
+    # each step of the loop turns its column of the factors into a-bar, in place
+    grad_gates, forget, to_cell = _backward_factors(gates, tanh_c, cs[before])
     masked = spec.mask is not None
     if masked:
         _, valid, invalid = step_masks(spec, dtype)
@@ -172,6 +187,7 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     grad_cell = onp.empty((batch, H), dtype=dtype) if masked else grad_c
     spare = onp.empty((batch, H), dtype=dtype)
     recurrent = onp.empty((batch, R), dtype=dtype)
+    step_gates = onp.empty((batch, 4, H), dtype=dtype)
     for t in reversed(order):
         y = grad_y if w_hr is None else grad_out[t]
         onp.add(grad_h, g_outputs[t], out=y)
@@ -179,40 +195,46 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
             y *= valid[t]
         if w_hr is not None:
             onp.matmul(y, w_hr, out=grad_u)
-        blocks[t, :, 0] *= grad_u
+        a = grad_gates[:, t]
+        a[0] *= grad_u
         onp.multiply(grad_u, to_cell[t], out=spare)
         if masked:
             onp.multiply(grad_c, valid[t], out=grad_cell)
             grad_c *= invalid[t]
             grad_cell += spare
-            blocks[t, :, 1:] *= grad_cell[:, None, :]
+            a[1:] *= grad_cell
             onp.multiply(grad_cell, forget[t], out=spare)
             grad_c += spare
-            grad_h *= invalid[t]
-            onp.matmul(grad_gates[t], w_hh_p, out=recurrent)
-            grad_h += recurrent
         else:
             grad_c += spare
-            blocks[t, :, 1:] *= grad_c[:, None, :]
+            a[1:] *= grad_c
             grad_c *= forget[t]
-            onp.matmul(grad_gates[t], w_hh_p, out=grad_h)
+        onp.copyto(step_gates.transpose(1, 0, 2), a)
+        if masked:
+            grad_h *= invalid[t]
+            onp.matmul(step_gates.reshape(batch, 4 * H), w_hh_k, out=recurrent)
+            grad_h += recurrent
+        else:
+            onp.matmul(step_gates.reshape(batch, 4 * H), w_hh_k, out=grad_h)
 
-    flat = grad_gates.reshape(num_steps * batch, 4 * H)
+    flat = grad_gates.reshape(4, num_steps * batch, H)
     grads = [None] * (3 + len(spec.names))
     if 0 in needed:
-        grads[0] = (flat @ w_ih[perm]).reshape(num_steps, batch, features)
+        w_ih_k = _blocks(onp.asarray(w_ih, dtype=dtype), H, False)
+        grad_x = flat[0] @ w_ih_k[0]
+        for j in range(1, 4):
+            grad_x += flat[j] @ w_ih_k[j]
+        grads[0] = grad_x.reshape(num_steps, batch, features)
     grads[1], grads[2] = grad_h, grad_c
 
-    def unpermute(rows):
-        out = onp.empty_like(rows)
-        out[perm] = rows
-        return out
+    def per_gate(right):
+        return _rows(onp.stack([flat[j].T @ right for j in range(4)]))
 
     wanted = {
-        "weight_ih": lambda: unpermute(flat.T @ onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)),
-        "weight_hh": lambda: unpermute(flat.T @ hs[before].reshape(num_steps * batch, R)),
-        "bias_ih": lambda: unpermute(flat.sum(axis=0)),
-        "bias_hh": lambda: unpermute(flat.sum(axis=0)),
+        "weight_ih": lambda: per_gate(onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)),
+        "weight_hh": lambda: per_gate(hs[before].reshape(num_steps * batch, R)),
+        "bias_ih": lambda: _rows(flat.sum(axis=1)),
+        "bias_hh": lambda: _rows(flat.sum(axis=1)),
         "weight_hr": lambda: grad_out.reshape(num_steps * batch, R).T @ unprojected.reshape(num_steps * batch, H),
     }
     for k, name in enumerate(spec.names, start=3):
