@@ -97,7 +97,8 @@ def loop_over_model(model, params, x, *, mask=None, initial_state=None):
 
     Layer k, direction d reads the previous layer's outputs (directions
     concatenated, forward first) and starts from ``initial_state[k*N + d]``;
-    no dropout.
+    no dropout. Models with another ``merge_mode``, ``residual`` or
+    ``learn_initial_state`` are not covered (NotImplementedError).
 
     Args:
         model: a :class:`rnngrad.Recurrent`.
@@ -110,6 +111,12 @@ def loop_over_model(model, params, x, *, mask=None, initial_state=None):
         ``(output, final)`` in the model's format: ``final`` is h_n, or a
         tuple ``(h_n, c_n)`` for multi-state cells.
     """
+    options = {"merge_mode": "concat", "residual": False, "learn_initial_state": False}
+    unsupported = {
+        name: getattr(model, name) for name, plain in options.items() if getattr(model, name, plain) != plain
+    }
+    if unsupported:
+        raise NotImplementedError(f"loop_over_model: only plain torch-style stacks, got {unsupported}")
     x_raw = getval(x)
     untied = _is_untied(params)
     split = [model.split_params(p) for p in params] if untied else model.split_params(params)

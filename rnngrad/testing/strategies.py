@@ -131,7 +131,8 @@ def lengths(*, num_steps, batch, min_length=0):
         batch: B.
         min_length: the smallest length allowed (0 gives empty sequences).
     """
-    return hnp.arrays(onp.int64, (batch,), elements=st.integers(min(min_length, num_steps), num_steps))
+    values = st.lists(st.integers(min(min_length, num_steps), num_steps), min_size=batch, max_size=batch)
+    return values.map(lambda drawn: onp.asarray(drawn, dtype=onp.int64))
 
 
 @st.composite
