@@ -41,11 +41,13 @@ _EDGES = (
     {"hidden_size": 1, "bidirectional": True},  # H = 1
     {"lengths": [0, 0], "bidirectional": True, "num_layers": 2, "initial_state": True},  # every sequence empty
     {"lengths": [3, 3], "num_layers": 3},  # every sequence full
+    {"lengths": [1, 0, 3], "batch": 3, "bidirectional": True, "initial_state": True},  # ragged, unsorted
 )
 
 
 def edge_cases(kinds=KINDS, **pinned):
-    """The edge cases every property pins, for each kind: T = 1, B = 1, H = 1, all lengths 0, all lengths T.
+    """The edge cases every property pins, for each kind: T = 1, B = 1, H = 1, all lengths 0, all lengths T,
+    and a ragged batch whose lengths are not sorted (packed sequences trip on it).
 
     ``pinned`` overrides the edge cases' own choices (``bidirectional``,
     ``num_layers``, ``initial_state``, ...) where a property needs them fixed.

@@ -1,11 +1,14 @@
 """Shapes and dtypes: what comes out has the shape and dtype the configuration promises."""
 
 import numpy as np
+import pytest
 from autograd import grad
 from hypothesis import given
-from property_support import rebuild, with_edge_cases
+from property_support import impl_for, impl_param, rebuild, with_edge_cases
 
 from rnngrad.testing import probe_loss, problems
+
+pytestmark = pytest.mark.filterwarnings("ignore:Output seems independent of input")
 
 ANY_LAYOUT = problems(batch_first=None, batched=None)
 
@@ -37,23 +40,27 @@ def test_output_and_final_state_shapes_follow_the_configuration(problem):
     assert tuple(f.shape for f in finals) == expected_finals
 
 
+@impl_param()
 @with_edge_cases()
 @given(problem=ANY_LAYOUT)
-def test_gradients_have_the_shapes_of_what_they_differentiate(problem):
+def test_gradients_have_the_shapes_of_what_they_differentiate(problem, impl):
     """d loss / d params has each parameter's shape and key; d loss / d x has the shape of x."""
-    grads = grad(lambda p, x: probe_loss(*problem.run(p, x)), (0, 1))(problem.params, problem.x)
+    impl = impl_for(problem.model, impl)
+    grads = grad(lambda p, x: probe_loss(*problem.run(p, x, impl=impl)), (0, 1))(problem.params, problem.x)
     assert {k: v.shape for k, v in grads[0].items()} == {k: v.shape for k, v in problem.params.items()}
     assert grads[1].shape == problem.x.shape
 
 
+@impl_param()
 @with_edge_cases(dtype=np.float32, initial_state=True)
 @given(problem=problems(dtype=np.float32, batch_first=None, batched=None, initial_state=True))
-def test_float32_in_gives_float32_out_and_float32_gradients(problem):
+def test_float32_in_gives_float32_out_and_float32_gradients(problem, impl):
     """The parameters' dtype is the computation's: float32 values, states and every gradient stay float32."""
-    output, final = problem.run()
+    impl = impl_for(problem.model, impl)
+    output, final = problem.run(impl=impl)
     finals = final if isinstance(final, tuple) else (final,)
     assert output.dtype == np.float32 and all(f.dtype == np.float32 for f in finals)
-    grads = grad(lambda p, x, s: probe_loss(*problem.run(p, x, s)), (0, 1, 2))(
+    grads = grad(lambda p, x, s: probe_loss(*problem.run(p, x, s, impl=impl)), (0, 1, 2))(
         problem.params, problem.x, problem.initial_state
     )
     assert all(g.dtype == np.float32 for g in grads[0].values())

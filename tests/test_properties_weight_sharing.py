@@ -8,12 +8,15 @@ weight used T times); and the sequences of a batch never see each other.
 """
 
 import numpy as np
+import pytest
 from autograd import grad
 from hypothesis import given
 from hypothesis import strategies as st
 from property_support import assert_trees_close, impl_for, impl_param, scaled, with_edge_cases
 
 from rnngrad.testing import loop_over_model, probe_loss, problems
+
+pytestmark = pytest.mark.filterwarnings("ignore:Output seems independent of input")
 
 
 def _mask(problem):
