@@ -19,6 +19,8 @@ in its ``__all__`` is documented exactly once:
   function it wraps;
 * a module-level constant without a doc comment (``#:``) shows no text,
   rather than the docstring of its type (``dict``'s);
+* an argument described by one letter (``input_size: D.``) is not turned
+  into a list numbered from D by docutils;
 * napoleon does not read the start of a constant's or a property's
   docstring as its type: rnngrad writes prose there (``N, the number of
   directions``), never Google's ``int: the number of ...``.
@@ -32,6 +34,7 @@ import importlib.util
 import inspect
 import os
 import pkgutil
+import re
 from dataclasses import dataclass, field
 
 PACKAGE = "rnngrad"
@@ -281,6 +284,9 @@ def drop_type_docstrings(app, what, name, obj, options, lines):
             lines[:] = []
 
 
+ONE_LETTER = re.compile(r"^(\s*[\w*]+: )([A-Za-z])\.$")
+
+
 def prose_attributes(app):
     """Route napoleon around data, attributes and properties (see the module docstring)."""
     from sphinx.ext import napoleon
@@ -291,6 +297,8 @@ def prose_attributes(app):
             listeners.remove(listener)
 
     def process(app, what, name, obj, options, lines):
+        # "input_size: D." - a one-letter description would become a list item "D." in docutils
+        lines[:] = [ONE_LETTER.sub(r"\1\2\\.", line) for line in lines]
         if what not in ("data", "attribute", "property"):
             napoleon._process_docstring(app, what, name, obj, options, lines)
 
