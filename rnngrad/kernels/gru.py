@@ -37,15 +37,17 @@ for all steps at once before the loop. After it, one matmul each: with
 :math:`\bar b_{ih} = \sum_t \bar g^i_t`, :math:`\bar b_{hh} = \sum_t \bar g^h_t`,
 :math:`\bar x_t = \bar g^i_t W_{ih}`.
 
-Inside, the rows of :math:`W_{hh}` are permuted from torch's (r, z, n) to
-(n, r, z), and the backward buffer is laid out (q, r, z, n): then
-:math:`\bar g^h` and :math:`\bar g^i` are its first and last three blocks,
-each a plain strided view. The sigmoid rows are negated, as in :mod:`.lstm`.
+Inside, the gates are stored gate-major, ``(3, T, B, H)`` in torch's block
+order (r, z, n), so that every gate of every step is a contiguous ``(B, H)``
+block, and the backward buffer is ``(4, T, B, H)`` with blocks
+(:math:`\bar a^r, \bar a^z, \bar q, \bar a^n`): :math:`\bar g^h` is its first
+three blocks, :math:`\bar g^i` blocks 0, 1 and 3. The sigmoid rows are
+negated, as in :mod:`.lstm`.
 """
 
 import numpy as onp
 
-from ._primitive import dtype_of, project, sigmoid_of_negated, step_masks, step_slots, time_slots
+from ._primitive import dtype_of, sigmoid_of_negated, step_masks, step_slots, time_slots
 
 __all__ = ["forward", "backward"]
 
@@ -55,51 +57,56 @@ def _unpack(spec, arrays):
     return arrays[0], params["weight_ih"], params["weight_hh"], params.get("bias_ih"), params.get("bias_hh")
 
 
-def _recurrent_perm(hidden):
-    """Rows of W_hh from torch's (r, z, n) to (n, r, z)."""
-    H = hidden
-    return onp.concatenate([onp.arange(2 * H, 3 * H), onp.arange(0, 2 * H)])
+SIGN = (-1.0, -1.0, 1.0)
+
+
+def _blocks(weight, hidden, dtype, signed):
+    """(3H, K) torch rows -> (3, H, K), the r and z blocks negated if ``signed``."""
+    blocks = onp.array(weight, dtype=dtype).reshape(3, hidden, -1)
+    if signed:
+        blocks *= onp.asarray(SIGN, dtype=dtype)[:, None, None]
+    return blocks
 
 
 def forward(spec, inputs, arrays, save):
     """Outputs (T, B, H), ``(h_T,)`` and the residuals for :func:`backward`."""
     dtype = dtype_of(inputs, arrays)
     h0, w_ih, w_hh, b_ih, b_hh = _unpack(spec, arrays)
-    num_steps, batch = inputs.shape[:2]
+    num_steps, batch, features = inputs.shape
     H = spec.cell.hidden_size
-    sign = onp.ones(3 * H, dtype=dtype)
-    sign[: 2 * H] = -1.0
-    bias = None
+    x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
+    # (r, z, n) blocks: -(pre-activations of r and z without the recurrent term), then x W_in + b_in
+    gates = onp.empty((3, num_steps, batch, H), dtype=dtype)
+    for j, block in enumerate(_blocks(w_ih, H, dtype, True)):
+        onp.matmul(x, block.T, out=gates[j].reshape(num_steps * batch, H))
+    b_hn = None
     if b_ih is not None:
         bias = onp.array(b_ih, dtype=dtype)
         bias[: 2 * H] += b_hh[: 2 * H]
-        bias *= sign
-    # (r, z, n) blocks: -(pre-activations of r and z), then x W_in + b_in
-    gates = project(inputs, w_ih * sign[:, None], bias, dtype)
-    perm = _recurrent_perm(H)
-    w_hh_t = (w_hh[perm] * sign[perm, None]).T
-    b_hn = None if b_hh is None else b_hh[2 * H :]
+        gates += _blocks(bias, H, dtype, True)[:, None, None, :, 0]
+        b_hn = b_hh[2 * H :]
+    w_hh_t = onp.ascontiguousarray(_blocks(w_hh, H, dtype, True).transpose(0, 2, 1))
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
     hs = onp.empty((num_steps + 1, batch, H), dtype=dtype)
     hs[first] = h0
     hidden_n = onp.empty((num_steps, batch, H), dtype=dtype)
-    recurrent = onp.empty((batch, 3 * H), dtype=dtype)
+    recurrent = onp.empty((3, batch, H), dtype=dtype)
     spare = onp.empty((batch, H), dtype=dtype)
     keep = None if spec.mask is None else step_masks(spec, dtype)[0]
     with onp.errstate(over="ignore", under="ignore"):
         for t in order:
             read, write = step_slots(t, spec.reverse)
-            z_all = gates[t]
+            z_all = gates[:, t]
             onp.matmul(hs[read], w_hh_t, out=recurrent)
-            rz = z_all[:, : 2 * H]
-            rz += recurrent[:, H:]
+            rz = z_all[:2]
+            rz += recurrent[:2]
             sigmoid_of_negated(rz)
-            r, z, n = z_all[:, :H], z_all[:, H : 2 * H], z_all[:, 2 * H :]
+            r, z, n = z_all
             q = hidden_n[t]
             if b_hn is None:
-                q[...] = recurrent[:, :H]
+                q[...] = recurrent[2]
             else:
-                onp.add(recurrent[:, :H], b_hn, out=q)
+                onp.add(recurrent[2], b_hn, out=q)
             onp.multiply(r, q, out=spare)
             n += spare
             onp.tanh(n, out=n)
@@ -122,14 +129,12 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     g_outputs, g_final = cotangents
     num_steps, batch, features = inputs.shape
     H = spec.cell.hidden_size
-    perm = _recurrent_perm(H)
-    w_hh_p = w_hh[perm]
     order, _, _, before, _ = time_slots(num_steps, spec.reverse)
-    r, z, n = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]
+    r, z, n = gates
     # factors of h-bar that depend only on the forward pass, every step at once
-    slopes = onp.subtract(1.0, gates[..., : 2 * H])
-    slopes *= gates[..., : 2 * H]  # s (1 - s) of the reset and update gates, one pass
-    to_r, to_z = slopes[..., :H], slopes[..., H:]
+    slopes = onp.subtract(1.0, gates[:2])
+    slopes *= gates[:2]  # s (1 - s) of the reset and update gates, one pass
+    to_r, to_z = slopes
     to_r *= hidden_n
     to_z *= onp.subtract(hs[before], n)
     to_n = n * n
@@ -138,46 +143,52 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     masked = spec.mask is not None
     if masked:
         _, valid, invalid = step_masks(spec, dtype)
-    # blocks (q, r, z, n): g^h = [:, :3H] in W_hh's (n, r, z) order, g^i = [:, H:] in W_ih's (r, z, n) order
-    buffer = onp.empty((num_steps, batch, 4 * H), dtype=dtype)
+    # blocks (a-bar r, a-bar z, q-bar, a-bar n): g^h = blocks 0-2 in W_hh's order, g^i = blocks 0, 1, 3
+    buffer = onp.empty((4, num_steps, batch, H), dtype=dtype)
     grad_h = onp.array(g_final, dtype=dtype)
     grad_y = onp.empty((batch, H), dtype=dtype)
     spare = onp.empty((batch, H), dtype=dtype)
+    recurrent = onp.empty((batch, H), dtype=dtype)
+    step_gates = onp.empty((batch, 3, H), dtype=dtype)
+    w_hh_rows = onp.asarray(w_hh, dtype=dtype)
     for t in reversed(order):
         onp.add(grad_h, g_outputs[t], out=grad_y)
         if masked:
             grad_y *= valid[t]
-        b = buffer[t]
-        grad_n = b[:, 3 * H :]
+        grad_r, grad_z, grad_q, grad_n = buffer[:, t]
         onp.multiply(grad_y, to_n[t], out=grad_n)
-        onp.multiply(grad_y, to_z[t], out=b[:, 2 * H : 3 * H])
-        onp.multiply(grad_n, to_r[t], out=b[:, H : 2 * H])
-        onp.multiply(grad_n, r[t], out=b[:, :H])
+        onp.multiply(grad_y, to_z[t], out=grad_z)
+        onp.multiply(grad_n, to_r[t], out=grad_r)
+        onp.multiply(grad_n, r[t], out=grad_q)
+        onp.copyto(step_gates.transpose(1, 0, 2), buffer[:3, t])
+        onp.matmul(step_gates.reshape(batch, 3 * H), w_hh_rows, out=recurrent)
         onp.multiply(grad_y, z[t], out=spare)
         if masked:
             grad_h *= invalid[t]
             grad_h += spare
         else:
             grad_h, spare = spare, grad_h
-        grad_h += b[:, : 3 * H] @ w_hh_p
+        grad_h += recurrent
 
-    flat = buffer.reshape(num_steps * batch, 4 * H)
-    grad_i, grad_hh = flat[:, H:], flat[:, : 3 * H]
+    flat = buffer.reshape(4, num_steps * batch, H)
+    grad_i = (flat[0], flat[1], flat[3])
     grads = [None] * (2 + len(spec.names))
     if 0 in needed:
-        grads[0] = (grad_i @ w_ih).reshape(num_steps, batch, features)
+        w_ih_blocks = _blocks(w_ih, H, dtype, False)
+        grad_x = grad_i[0] @ w_ih_blocks[0]
+        for j in (1, 2):
+            grad_x += grad_i[j] @ w_ih_blocks[j]
+        grads[0] = grad_x.reshape(num_steps, batch, features)
     grads[1] = grad_h
 
-    def unpermute(rows):
-        out = onp.empty_like(rows)
-        out[perm] = rows
-        return out
+    def per_gate(blocks, right):
+        return onp.concatenate([block.T @ right for block in blocks])
 
     wanted = {
-        "weight_ih": lambda: grad_i.T @ onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features),
-        "weight_hh": lambda: unpermute(grad_hh.T @ hs[before].reshape(num_steps * batch, H)),
-        "bias_ih": lambda: grad_i.sum(axis=0),
-        "bias_hh": lambda: unpermute(grad_hh.sum(axis=0)),
+        "weight_ih": lambda: per_gate(grad_i, onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)),
+        "weight_hh": lambda: per_gate(flat[:3], hs[before].reshape(num_steps * batch, H)),
+        "bias_ih": lambda: onp.concatenate([block.sum(axis=0) for block in grad_i]),
+        "bias_hh": lambda: flat[:3].sum(axis=1).reshape(3 * H),
     }
     for k, name in enumerate(spec.names, start=2):
         if k in needed:
