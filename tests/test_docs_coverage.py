@@ -146,17 +146,24 @@ def test_every_code_block_is_executed_or_checked(path):
     for match in re.finditer(r"^\s*\.\. ([\w-]+::(?: \S+)?)", text, flags=re.MULTILINE):
         directive = match.group(1)
         kind = directive.split("::")[0]
-        if kind in ("code-block", "code", "sourcecode"):
+        excused = re.search(r"\.\. not run: .+\n\n\s*$", text[: match.start() + 1])
+        if kind in ("code-block", "code", "sourcecode") and not excused:
             assert directive in SHOWN_ONLY, f"{path}: a '{directive}' block is not run; use a doctest"
     assert not re.search(r"^[^.\s].*::\s*$", text, flags=re.MULTILINE), f"{path}: a '::' literal block is not run"
-    for block in re.finditer(r"\.\. code-block:: console\n\n((?:   .*\n|\n)+)", text):
-        for line in block.group(1).splitlines():
+    for block in re.finditer(r"(\.\. not run: .+\n\n)?\.\. code-block:: console\n\n((?:   .*\n|\n)+)", text):
+        if block.group(1):  # a reST comment "not run: <why>" right above the block says why it cannot run here
+            continue
+        for line in block.group(2).splitlines():
             if line.strip().startswith("$ "):  # a command; other lines are its output
                 check_shell_command(path, text, line.strip()[2:])
 
 
 def check_shell_command(path, text, command):
-    """A shell command shown in the docs is the README's (which CI runs) or a CLI call the page runs."""
+    """A shell command shown in the docs is the README's (which CI runs) or a CLI call the page runs.
+
+    A block that cannot run in the docs build (a long benchmark) says so in a
+    comment right above it: ``.. not run: <why>``.
+    """
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
         readme = handle.read()
     if command in readme:
