@@ -213,7 +213,7 @@ def sigmoid_of_negated(values):
 
 def dtype_of(inputs, arrays):
     """The computation dtype: that of the parameters and inputs together (as the reference loop's)."""
-    return onp.result_type(*(getval(a) for a in (inputs, *arrays)))
+    return onp.result_type(*(getval(a).dtype for a in (inputs, *arrays)))
 
 
 def step_masks(spec, dtype):
