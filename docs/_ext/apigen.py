@@ -14,7 +14,8 @@ in its ``__all__`` is documented exactly once:
   by the object it names and sent to where that object is documented; a
   reference to another project (``numpy.random.Generator``, ``argparse``) or
   to a private part of rnngrad (``rnngrad.kernels._primitive``) cannot be
-  linked offline and is shown as code without a link;
+  linked offline and is shown as code without a link, and so is an
+  instance attribute set in ``__init__`` (``:attr:`chars```);
 * an autograd primitive (``rnngrad.sigmoid``) shows the signature of the
   function it wraps;
 * a module-level constant without a doc comment (``#:``) shows no text,
@@ -164,8 +165,6 @@ def render_include(page, modules, entries):
         for name in quiet:
             lines.append(f"* ``{name}``: {first_line(importlib.import_module(name))}")
         lines.append("")
-        for name in quiet:
-            lines += [f".. py:module:: {name}", ""]
     return "\n".join(lines)
 
 
@@ -232,6 +231,34 @@ def is_external(target):
         return False
 
 
+def is_instance_attribute(cls, name):
+    """Whether ``cls`` (a class, or None) assigns ``self.<name>`` in its source."""
+    if not inspect.isclass(cls):
+        return False
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return False
+    return re.search(rf"\bself\.{re.escape(name)}\s*=", source) is not None
+
+
+def module_page_reference(app, env, node, contnode, target):
+    """A link to the page of the top-level module that holds ``target``, a module without a section of its own.
+
+    Such a module (``rnngrad.cells.lstm``) only re-exports names documented on
+    its package's page; giving it no target of its own also keeps relative
+    references (``:mod:`.lstm``` inside ``rnngrad.kernels``) unambiguous.
+    """
+    from sphinx.util.nodes import make_refnode
+
+    if resolve(target) is None:
+        return None
+    page = page_of(target)
+    docname = f"api/{page}" if f"api/{page}" in env.found_docs else f"api/generated/{page}"
+    anchor = f"module-{PACKAGE}.{page}"
+    return make_refnode(app.builder, node["refdoc"], docname, anchor, contnode, target)
+
+
 def missing_reference(app, env, node, contnode):
     if node.get("refdomain") != "py":
         return None
@@ -241,6 +268,8 @@ def missing_reference(app, env, node, contnode):
     owner = node.get("py:class") or ""
     if is_external(target):
         return contnode
+    if node.get("reftype") == "mod" and target.startswith(PACKAGE + ".") and is_public(target):
+        return module_page_reference(app, env, node, contnode, target)
     parts = module.split(".") if module else []
     candidates = [f"{module}.{owner}.{target}" if module and owner else None]
     candidates += [".".join(parts[:cut] + [target]) for cut in range(len(parts), 0, -1)]
@@ -261,6 +290,8 @@ def missing_reference(app, env, node, contnode):
     for candidate in filter(None, candidates):
         if any(part.startswith("_") for part in candidate.split(".")) and resolve(candidate) is not None:
             return contnode  # a private module or helper: real, but not part of the reference
+    if node.get("reftype") == "attr" and owner and is_instance_attribute(resolve(f"{module}.{owner}"), target):
+        return contnode  # set in __init__, so there is no class attribute to document or link
     short = [name for name in documented.values() if name.endswith("." + target)]
     if len(short) == 1:  # a name written relative to the module that defines it
         domain = env.domains["py"]
