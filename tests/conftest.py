@@ -6,6 +6,10 @@ Profiles, chosen by the environment variable ``RNNGRAD_PROFILE`` (default:
 * ``dev``: few examples, random, for the edit-test loop;
 * ``ci``: derandomized (the same examples every run), moderate count;
 * ``thorough``: hundreds of examples, for a long run by hand.
+
+The costlier properties (Jacobians, second order, check_cell on every cell)
+run a fixed fraction of the profile's examples (``property_support.scaled``),
+so every profile scales the whole suite together.
 """
 
 import importlib.util

@@ -1,5 +1,7 @@
 """rnngrad.testing tested itself: strategies draw what they promise; check_cell passes good cells, catches bad ones."""
 
+import subprocess
+import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -278,6 +280,15 @@ def test_check_cell_catches_a_wrong_hand_written_derivative_and_nothing_else():
 
 def test_check_cell_catches_a_cell_that_changes_the_dtype():
     assert failed_properties(lambda d: DtypePromotingCell(d, 3)) == {"shapes"}
+
+
+def test_without_hypothesis_the_import_error_says_what_to_install():
+    code = (
+        "import sys\nsys.modules['hypothesis'] = None\n"
+        "try:\n    import rnngrad.testing\nexcept ImportError as error:\n    print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert "pip install hypothesis" in result.stdout
 
 
 def test_check_cell_runs_every_property_by_default():

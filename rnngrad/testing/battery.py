@@ -55,7 +55,7 @@ def _constant_output_is_fine():
         yield
 
 
-def grad(fun, argnum=0):
+def quiet_grad(fun, argnum=0):
     """autograd's ``grad``, quiet when an empty sequence makes the loss constant."""
     differentiated = autograd_grad(fun, argnum)
 
@@ -120,7 +120,7 @@ def _shapes(problem, data, impl, rtol, atol):
         assert outputs.shape == (num_steps, batch, cell.output_size), f"unroll() outputs shape {outputs.shape}"
         assert [s.shape for s in final] == [(batch, size) for size in cell.state_sizes], "unroll() final shapes"
         assert outputs.dtype == dtype and all(s.dtype == dtype for s in final), f"unroll() changes dtype {dtype}"
-        gradient = grad(lambda p, x, s: probe_loss(*_run(problem, impl, params=p, inputs=x, state=s)), (0, 1, 2))(
+        gradient = quiet_grad(lambda p, x, s: probe_loss(*_run(problem, impl, params=p, inputs=x, state=s)), (0, 1, 2))(
             params, inputs, state
         )
         for name, value in gradient[0].items():
@@ -175,9 +175,9 @@ def _padding(problem, data, impl, rtol, atol):
     def loss(params, inputs):
         return probe_loss(*_run(problem, impl, params=params, inputs=inputs))
 
-    params_grad, inputs_grad = grad(loss, (0, 1))(problem.params, problem.inputs)
+    params_grad, inputs_grad = quiet_grad(loss, (0, 1))(problem.params, problem.inputs)
     assert not onp.any(inputs_grad[~problem.mask]), "the gradient of masked inputs must be exactly zero"
-    _assert_all_close(grad(loss)(problem.params, padded), params_grad, rtol, atol, "parameter gradient, padding")
+    _assert_all_close(quiet_grad(loss)(problem.params, padded), params_grad, rtol, atol, "parameter gradient, padding")
 
 
 def _reversal(problem, data, impl, rtol, atol):
@@ -210,7 +210,7 @@ def _split(problem, data, impl, rtol, atol):
 
     args = (problem.params, problem.state)
     _assert_all_close(in_two(*args), whole(*args), rtol, atol, f"split at {cut}")
-    gradients = [grad(lambda p, s, f=f: probe_loss(*f(p, s)), (0, 1))(*args) for f in (in_two, whole)]
+    gradients = [quiet_grad(lambda p, s, f=f: probe_loss(*f(p, s)), (0, 1))(*args) for f in (in_two, whole)]
     _assert_all_close(gradients[0], gradients[1], rtol, atol, f"gradient, split at {cut}")
 
 
@@ -226,9 +226,9 @@ def _weight_sharing(problem, data, impl, rtol, atol):
             )
 
         copies = [{k: v.copy() for k, v in problem.params.items()} for _ in range(problem.num_steps)]
-        per_step = grad(untied)(copies)
+        per_step = quiet_grad(untied)(copies)
         summed = {k: sum((g[k] for g in per_step), onp.zeros_like(v)) for k, v in problem.params.items()}
-        _assert_all_close(grad(tied)(problem.params), summed, rtol, atol, f"shared vs untied gradient {reverse=}")
+        _assert_all_close(quiet_grad(tied)(problem.params), summed, rtol, atol, f"shared vs untied gradient {reverse=}")
 
 
 def _gradients(problem, data, impl, rtol, atol, order=1):
