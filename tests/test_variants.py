@@ -239,3 +239,18 @@ def test_variants_fall_back_to_the_reference_path():
     np.testing.assert_array_equal(model(params, x)[0], model(params, x, impl="reference")[0])
     with pytest.raises(ValueError, match="impl"):
         model(params, x, impl="fused")
+
+
+# -- the property battery ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_variant_passes_the_property_battery(name):
+    """The whole battery of rnngrad.testing, at a fifth of the profile's examples (seven variants)."""
+    from hypothesis import settings
+
+    from rnngrad.testing import check_cell
+
+    check_cell(
+        VARIANTS[name], settings=settings(settings.default, max_examples=max(3, settings.default.max_examples // 5))
+    )
