@@ -95,9 +95,11 @@ class RecurrentNet:
             initial_state: the core's initial state (see :class:`rnngrad.Recurrent`).
 
         Returns:
-            ``(y, final_state)``: y (B, K) or (T, B, K) (zero-input rows at
-            padded steps are readouts of zero outputs: mask them in the loss);
-            final_state the core's ``h_n`` (or ``(h_n, c_n)``), for truncated BPTT.
+            ``(y, final_state)``: y (B, K) or (T, B, K); with ``"steps"``, y at
+            a padded step is the readout of the core's zero output (its bias),
+            so leave padded steps out of the loss (``lengths`` in
+            :func:`rnngrad.nn.cross_entropy`). final_state is the core's
+            ``h_n`` (or ``(h_n, c_n)``), the start of the next chunk in truncated BPTT.
         """
         if self.vocab_size is not None:
             if onp.ndim(getval(x)) != 2:
