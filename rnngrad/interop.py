@@ -143,7 +143,11 @@ def to_keras(model, params):
 
 
 def from_keras(model, weights):
-    """The inverse of :func:`to_keras`: ``weights[k][d]`` lists to an rnngrad params dict for ``model``."""
+    """The inverse of :func:`to_keras`: ``weights[k][d]`` lists to an rnngrad params dict for ``model``.
+
+    With ``learn_initial_state``, Keras has no weights for the initial
+    states, and they come back as zeros, their value after ``init``.
+    """
     _check_model(model)
     if not isinstance(weights, (tuple, list)) or not all(isinstance(layer, (tuple, list)) for layer in weights):
         raise TypeError(f"weights: expected a list of layers, each a list of weight lists, got {weights!r:.80}")
@@ -157,4 +161,9 @@ def from_keras(model, weights):
         for d, cell in enumerate(layer):
             converted = cell_from_keras(cell, _weight_arrays(weights[k][d], f"weights[{k}][{d}]"))
             params.update({name + model.key_suffix(k, d): value for name, value in converted.items()})
+    if model.learn_initial_state:
+        # Keras keeps no initial state among a layer's weights: the learned ones start where init() starts them
+        dtype = next(iter(params.values())).dtype
+        shapes = model.param_shapes()
+        params = {key: params[key] if key in params else onp.zeros(shapes[key], dtype=dtype) for key in shapes}
     return params

@@ -87,3 +87,11 @@ def test_layouts_keras_does_not_have_are_refused():
         cell_to_keras(rnngrad.RNNCell(3, 4), {})
     with pytest.raises(ValueError, match="shapes"):
         cell_from_keras(rnngrad.GRUCell(3, 4), [np.zeros((3, 12)), np.zeros((4, 12)), np.zeros(12)])
+
+
+def test_from_keras_fills_learned_initial_states_with_zeros():
+    model = rnngrad.LSTM(3, 4, bidirectional=True, learn_initial_state=True)
+    params = model.init(4)
+    back = from_keras(model, to_keras(model, params))
+    assert list(back) == list(model.param_shapes())
+    np.testing.assert_array_equal(back["initial_c_l0_reverse"], np.zeros(4))

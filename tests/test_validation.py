@@ -134,3 +134,9 @@ def test_float32_params_compute_in_float32():
 def test_models_are_immutable():
     with pytest.raises(AttributeError, match="immutable"):
         LSTM.hidden_size = 8
+
+
+def test_sizes_given_as_numpy_integers_are_stored_as_python_ints():
+    cell = rnngrad.LSTMCell(np.int64(3), np.int64(4), bias=np.bool_(True), proj_size=np.int64(2))
+    assert repr(cell) == "LSTMCell(input_size=3, hidden_size=4, bias=True, proj_size=2)"
+    assert cell == rnngrad.LSTMCell(3, 4, proj_size=2)

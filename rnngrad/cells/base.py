@@ -81,10 +81,12 @@ class Cell:
     bias: bool = True
 
     def __post_init__(self):
-        check_positive_int("input_size", self.input_size)
-        check_positive_int("hidden_size", self.hidden_size)
+        # store plain Python values, so that reprs, equality and hashing do not depend on np.int64 or np.bool_
+        object.__setattr__(self, "input_size", check_positive_int("input_size", self.input_size))
+        object.__setattr__(self, "hidden_size", check_positive_int("hidden_size", self.hidden_size))
         if not isinstance(self.bias, (bool, onp.bool_)):
             raise TypeError(f"bias: expected True or False, got {self.bias!r}")
+        object.__setattr__(self, "bias", bool(self.bias))
 
     # -- the protocol ----------------------------------------------------
     def param_shapes(self):

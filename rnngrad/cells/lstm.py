@@ -51,7 +51,7 @@ class LSTMCell(Cell):
 
     def __post_init__(self):
         super().__post_init__()
-        check_positive_int("proj_size", self.proj_size, minimum=0)
+        object.__setattr__(self, "proj_size", check_positive_int("proj_size", self.proj_size, minimum=0))
         if self.proj_size >= self.hidden_size:
             raise ValueError(
                 f"proj_size: expected 0 <= proj_size < hidden_size={self.hidden_size}, got {self.proj_size}"
