@@ -18,7 +18,7 @@ Columns:
   T backward, the projection when there is one, the weight gradients and the
   input gradient), each timed alone with NumPy on arrays of the same shapes;
 * ``floor/fused``: the fraction of the fused time that is the floor;
-* ``peak MB``: peak memory traced by :mod:`tracemalloc` (NumPy reports its
+* ``peak MB``: peak memory traced by ``tracemalloc`` (NumPy reports its
   array buffers to it) during one forward+backward of the fused path, in a
   separate untimed run; torch's allocations are not visible to it.
 
@@ -41,6 +41,7 @@ from . import GRU, LSTM, RNN
 
 __all__ = ["main", "SIZES", "run_case"]
 
+#: The benchmarked sizes, ``name: (B, T, D, H)``.
 SIZES = {"small": (8, 50, 16, 32), "main": (32, 100, 64, 128), "large": (64, 200, 128, 256)}
 MODELS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
