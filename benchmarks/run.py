@@ -1,8 +1,12 @@
 """Benchmark of the fused kernels against the reference loop and torch: ``python benchmarks/run.py --help``."""
 
+import os
 import sys
 
-from rnngrad.bench import main
+# run from a checkout too: the repository root holds the rnngrad package
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from rnngrad.bench import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())
