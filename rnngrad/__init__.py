@@ -15,6 +15,7 @@ from .cells import Cell, GRUCell, LSTMCell, RNNCell
 from .models import GRU, LSTM, RNN, Recurrent
 from .sequence import lengths_to_mask, stack, unroll
 
+#: The version of rnngrad (PEP 440).
 __version__ = "0.1.0"
 
 __all__ = [

@@ -46,7 +46,7 @@ def check_probability(name, value):
 def check_choice(name, value, choices):
     try:
         known = value in choices
-    except TypeError:  # an unhashable value (a list, a dict) tested against a set
+    except (TypeError, ValueError):  # unhashable (a list) against a set, or an array's ambiguous truth value
         known = False
     if not known:
         raise ValueError(f"{name}: expected one of {sorted(choices)}, got {value!r}")

@@ -50,7 +50,7 @@ def glorot_blocks(rng, shape, block_rows):
 
 #: The names accepted by ``Cell.init(input_init=..., recurrent_init=...)``: ``"uniform"`` (torch's),
 #: ``"orthogonal"`` and ``"glorot"`` (the last two drawn for each gate's block of rows on its own).
-WEIGHT_INITS = {"uniform", "orthogonal", "glorot"}
+WEIGHT_INITS = ("uniform", "orthogonal", "glorot")
 
 
 def draw_weight(rng, shape, method, hidden_size, scale, name):
