@@ -152,6 +152,10 @@ def test_kernel_for_covers_the_built_in_cells(cell):
     assert callable(kernel_for(cell))
 
 
+def test_kernel_for_refuses_the_reset_before_gru_which_it_does_not_compute():
+    assert kernel_for(rnngrad.GRUCell(2, 3, reset_after=False)) is None
+
+
 def test_kernel_for_refuses_subclasses_which_may_override_the_step():
     class ScaledLSTM(rnngrad.LSTMCell):
         def step(self, params, x, state):
