@@ -13,6 +13,7 @@ difference in one error.
 """
 
 import os
+import zipfile
 
 import numpy as onp
 
@@ -87,10 +88,43 @@ def load_params(path, model=None, *, dtype=None):
         ValueError: listing the missing keys, unknown keys, wrong shapes and
             wrong or mixed dtypes, all at once.
     """
-    with onp.load(os.fspath(path), allow_pickle=False) as archive:
-        flat = {name: archive[name] for name in archive.files}
-    check_against(flat, model, dtype, source=os.fspath(path))
+    path = os.fspath(path)
+    if dtype is not None:
+        try:
+            dtype = onp.dtype(dtype)
+        except TypeError as error:
+            raise TypeError(f"dtype: expected a NumPy dtype such as numpy.float32, got {dtype!r}") from error
+    flat = _read_archive(path)
+    check_against(flat, model, dtype, source=path)
     return unflatten_params(flat)
+
+
+def _read_archive(path):
+    """``{name: array}`` from an ``.npz`` file, or a ValueError naming the file (never unpickling)."""
+    try:
+        loaded = onp.load(path, allow_pickle=False)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except (ValueError, EOFError, OSError, zipfile.BadZipFile) as error:
+        # NumPy blames pickling for any file that is neither .npy nor a zip archive, text included
+        raise ValueError(
+            f"{path}: not an .npz archive of plain arrays (truncated, corrupted or another format)"
+        ) from error
+    if not isinstance(loaded, onp.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: holds a single .npy array; save_params writes an .npz archive of named arrays")
+    flat = {}
+    with loaded as archive:
+        for name in archive.files:
+            try:
+                value = archive[name]
+            except (ValueError, EOFError, OSError, zipfile.BadZipFile) as error:
+                raise ValueError(
+                    f"{path}: member {name!r} is corrupted or holds pickled objects, which are never loaded"
+                ) from error
+            if not isinstance(value, onp.ndarray):
+                raise ValueError(f"{path}: member {name!r} is not a .npy array")
+            flat[name] = value
+    return flat
 
 
 def check_against(flat, model=None, dtype=None, *, source="params"):

@@ -58,10 +58,13 @@ def test_torch_conversion_runs_the_same_network_both_ways():
     expected, _ = module(torch.tensor(x))
     np.testing.assert_allclose(model(params, x)[0], expected.detach().numpy(), rtol=1e-12, atol=1e-14)
 
+    torch.manual_seed(0)  # an unseeded module made this comparison flaky near zero outputs
     other = torch.nn.GRU(3, 4).float()
     back = from_torch(other.state_dict(), rnngrad.GRU(3, 4), dtype=np.float32)
     got, _ = rnngrad.GRU(3, 4)(back, x.astype(np.float32))
-    np.testing.assert_allclose(got, other(torch.tensor(x, dtype=torch.float32))[0].detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        got, other(torch.tensor(x, dtype=torch.float32))[0].detach().numpy(), rtol=1e-5, atol=1e-6
+    )
     with pytest.raises(ValueError, match="missing keys"):
         from_torch(other.state_dict(), rnngrad.GRU(3, 4, num_layers=2))
 
