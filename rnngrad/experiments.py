@@ -19,6 +19,7 @@ from .train import fit, minibatches, pad_sequences, stream_batches, truncated_bp
 
 __all__ = ["CELLS", "DEFAULTS", "run", "build_core"]
 
+#: The model class behind each ``--cell`` name of the command line.
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 #: per task: hidden H, length T (None: the data decides), steps, batch B,

@@ -12,4 +12,5 @@ from . import adding, chars, copy, order, text
 
 __all__ = ["TASKS", "adding", "chars", "copy", "order", "text"]
 
+#: The names of the built-in tasks, each a module of this package; ``order`` is the default.
 TASKS = ("order", "adding", "copy", "text", "chars")

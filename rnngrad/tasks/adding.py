@@ -18,6 +18,7 @@ from ..cells import make_rng
 
 __all__ = ["BASELINE_MSE", "generate"]
 
+#: Mean squared error of the trivial predictor (always 1, the mean of the target): the variance 1/6.
 BASELINE_MSE = 1.0 / 6.0
 
 

@@ -20,6 +20,7 @@ from ..cells import make_rng
 
 __all__ = ["DEFAULT_TEXT", "default_text", "CharVocabulary", "unigram_entropy", "split_text", "sample"]
 
+#: File name of the shipped public-domain text (in ``rnngrad/tasks/data``) used without ``--data``.
 DEFAULT_TEXT = "public_domain.txt"
 
 

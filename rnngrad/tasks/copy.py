@@ -22,11 +22,17 @@ from ..cells import make_rng
 
 __all__ = ["NUM_SYMBOLS", "MEMORY_LENGTH", "BLANK", "DELIMITER", "NUM_INPUTS", "NUM_CLASSES", "baseline", "generate"]
 
+#: How many distinct symbols there are to remember (ids 1 to 8).
 NUM_SYMBOLS = 8
+#: How many symbols each sequence must remember and repeat.
 MEMORY_LENGTH = 10
+#: The id of the blank, in inputs and targets.
 BLANK = 0
+#: The id of the delimiter that asks for the recall (inputs only).
 DELIMITER = NUM_SYMBOLS + 1
+#: The size of the input vocabulary: blank, symbols, delimiter.
 NUM_INPUTS = NUM_SYMBOLS + 2
+#: The number of target classes: blank and symbols.
 NUM_CLASSES = NUM_SYMBOLS + 1
 
 

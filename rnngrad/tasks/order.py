@@ -21,9 +21,13 @@ from ..cells import make_rng
 
 __all__ = ["POSITIVE", "NEGATIVE", "FILLERS", "NEGATION", "VOCABULARY", "order_label", "swap_order", "generate"]
 
+#: Words of positive sentiment.
 POSITIVE = ("good", "great", "fine", "nice", "excellent", "wonderful", "pleasant", "superb")
+#: Words of negative sentiment.
 NEGATIVE = ("bad", "awful", "poor", "terrible", "dull", "boring", "weak", "horrible")
+#: Neutral words that pad a sentence and carry no label.
 FILLERS = ("the", "movie", "film", "was", "is", "really", "quite", "plot", "acting", "very", "so", "and", "it")
+#: The word that reverses the sentiment of the word after it.
 NEGATION = "not"
 #: token id 0 is padding; then fillers, sentiment words and ``not``.
 VOCABULARY = ("<pad>",) + FILLERS + POSITIVE + NEGATIVE + (NEGATION,)

@@ -17,7 +17,10 @@ from ..cells import make_rng
 
 __all__ = ["PAD", "UNK", "tokenize", "Vocabulary", "read_csv", "load"]
 
-PAD, UNK = "<pad>", "<unk>"
+#: The padding token (id 0 in every vocabulary).
+PAD = "<pad>"
+#: The token for words outside the vocabulary (id 1).
+UNK = "<unk>"
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
