@@ -4,33 +4,58 @@ The public names:
 
 * models (stacked, bidirectional, torch's interface): :class:`RNN`,
   :class:`LSTM`, :class:`GRU`, and :class:`Recurrent` for any cell;
-* cells (one step): :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`, and
-  the protocol base :class:`Cell`;
+* cells (one step): :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`, the
+  variants :class:`PeepholeLSTMCell`, :class:`LayerNormLSTMCell`,
+  :class:`LayerNormGRUCell`, :class:`MGUCell`, and the protocol base :class:`Cell`;
 * the sequence module: :func:`unroll`, :func:`stack`, :func:`lengths_to_mask`;
-* numerically stable activations: :func:`sigmoid`, :func:`tanh`.
+* numerically stable activations: :func:`sigmoid`, :func:`tanh`;
+* around the core: networks (:class:`RecurrentNet`, :class:`BagOfEmbeddings`)
+  and training (:func:`fit`), with the modules :mod:`rnngrad.nn`,
+  :mod:`rnngrad.nets`, :mod:`rnngrad.train`, :mod:`rnngrad.io`,
+  :mod:`rnngrad.diagnostics`, :mod:`rnngrad.tasks` and :mod:`rnngrad.interop`.
+
+:mod:`rnngrad.testing` (the property battery) needs Hypothesis and is imported
+on its own.
 """
 
+from . import diagnostics, interop, io, nets, nn, tasks, train
 from .activations import sigmoid, tanh
-from .cells import Cell, GRUCell, LSTMCell, RNNCell
+from .cells import Cell, GRUCell, LayerNormGRUCell, LayerNormLSTMCell, LSTMCell, MGUCell, PeepholeLSTMCell, RNNCell
 from .models import GRU, LSTM, RNN, Recurrent
+from .nets import BagOfEmbeddings, RecurrentNet
 from .sequence import lengths_to_mask, stack, unroll
+from .train import fit
 
 #: The version of rnngrad (PEP 440).
 __version__ = "0.1.0"
 
 __all__ = [
+    "BagOfEmbeddings",
     "Cell",
     "GRU",
     "GRUCell",
     "LSTM",
     "LSTMCell",
+    "LayerNormGRUCell",
+    "LayerNormLSTMCell",
+    "MGUCell",
+    "PeepholeLSTMCell",
     "RNN",
     "RNNCell",
     "Recurrent",
+    "RecurrentNet",
+    "diagnostics",
+    "fit",
+    "interop",
+    "io",
     "lengths_to_mask",
+    "nets",
+    "nn",
     "sigmoid",
     "stack",
     "tanh",
+    "tasks",
+    "train",
     "unroll",
     "__version__",
 ]
