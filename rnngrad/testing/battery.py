@@ -246,6 +246,7 @@ def _gradients(problem, data, impl, rtol, atol, order=1):
         check_grads(lambda args: flat(*args), modes=["rev", "fwd"], order=order)((problem.params, inputs, state))
 
 
+#: The properties check_cell runs, by name: each maps to the function that states it.
 CELL_PROPERTIES = {
     "shapes": _shapes,
     "purity": _purity,

@@ -38,6 +38,7 @@ __all__ = [
     "cell_problems",
 ]
 
+#: The built-in model kinds the strategies draw: ``"rnn"``, ``"lstm"``, ``"gru"``.
 KINDS = ("rnn", "lstm", "gru")
 _CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 _MODELS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
