@@ -82,10 +82,7 @@ class LayerNormLSTMCell(_LayerNormInit, LSTMCell):
         input_gate, forget_gate, candidate, output_gate = np.split(gates, 4, axis=-1)
         cell_state = sigmoid(forget_gate) * c + sigmoid(input_gate) * tanh(candidate)
         shown = layer_norm(cell_state, params["norm_cell_weight"], params["norm_cell_bias"])
-        h_new = sigmoid(output_gate) * tanh(shown)
-        if self.proj_size:
-            h_new = np.dot(h_new, params["weight_hr"].T)
-        return h_new, (h_new, cell_state)
+        return self.emit(params, sigmoid(output_gate) * tanh(shown), cell_state)
 
 
 @dataclass(frozen=True)

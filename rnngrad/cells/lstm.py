@@ -76,12 +76,19 @@ class LSTMCell(Cell):
 
     def step(self, params, x, state):
         h, c = state
+        input_gate, forget_gate, candidate, output_gate = self.gate_preactivations(params, x, h)
+        cell_state = sigmoid(forget_gate) * c + sigmoid(input_gate) * tanh(candidate)
+        return self.emit(params, sigmoid(output_gate) * tanh(cell_state), cell_state)
+
+    def gate_preactivations(self, params, x, h):
+        """The four (B, H) pre-activations ``(i, f, g, o)`` of ``x W_ih^T + b_ih + h W_hh^T + b_hh``."""
         gates = linear(x, params["weight_ih"], params.get("bias_ih")) + linear(
             h, params["weight_hh"], params.get("bias_hh")
         )
-        input_gate, forget_gate, candidate, output_gate = np.split(gates, 4, axis=-1)
-        cell_state = sigmoid(forget_gate) * c + sigmoid(input_gate) * tanh(candidate)
-        h_new = sigmoid(output_gate) * tanh(cell_state)
+        return np.split(gates, 4, axis=-1)
+
+    def emit(self, params, h_new, cell_state):
+        """``(output, new_state)`` from the gated ``h`` (projected when P > 0) and the new cell state."""
         if self.proj_size:
             h_new = np.dot(h_new, params["weight_hr"].T)
         return h_new, (h_new, cell_state)

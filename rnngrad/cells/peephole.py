@@ -2,10 +2,7 @@
 
 from dataclasses import dataclass
 
-import autograd.numpy as np
-
 from ..activations import sigmoid, tanh
-from .base import linear
 from .lstm import LSTMCell
 
 __all__ = ["PeepholeLSTMCell"]
@@ -45,15 +42,9 @@ class PeepholeLSTMCell(LSTMCell):
 
     def step(self, params, x, state):
         h, c = state
-        gates = linear(x, params["weight_ih"], params.get("bias_ih")) + linear(
-            h, params["weight_hh"], params.get("bias_hh")
-        )
-        input_gate, forget_gate, candidate, output_gate = np.split(gates, 4, axis=-1)
+        input_gate, forget_gate, candidate, output_gate = self.gate_preactivations(params, x, h)
         input_gate = sigmoid(input_gate + params["weight_ci"] * c)
         forget_gate = sigmoid(forget_gate + params["weight_cf"] * c)
         cell_state = forget_gate * c + input_gate * tanh(candidate)
         output_gate = sigmoid(output_gate + params["weight_co"] * cell_state)
-        h_new = output_gate * tanh(cell_state)
-        if self.proj_size:
-            h_new = np.dot(h_new, params["weight_hr"].T)
-        return h_new, (h_new, cell_state)
+        return self.emit(params, output_gate * tanh(cell_state), cell_state)
