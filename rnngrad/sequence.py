@@ -95,7 +95,7 @@ def unroll(cell, params, inputs, state, *, mask=None, reverse=False, impl=None):
         false; final_state the state after each sequence's last valid step.
     """
     inputs, state, mask = _check_unroll(cell, params, inputs, state, mask)
-    return _unroll(cell, params, inputs, state, mask, check_bool("reverse", reverse), impl)
+    return _unroll(cell, params, _clear_padding(inputs, mask), state, mask, check_bool("reverse", reverse), impl)
 
 
 def _check_cell(cell, name="cell"):
@@ -130,17 +130,25 @@ def _check_state(name, cell, state, batch, dtype):
     )
 
 
+def _clear_padding(inputs, mask):
+    """``inputs`` with NaN and inf at masked steps replaced by 0.
+
+    Such an entry would reach the weight gradients as 0 * NaN although its
+    step is discarded. Finite padding is left as it is: it already changes
+    nothing for a cell whose rows are independent, and a cell that mixes the
+    batch stays detectable by the padding check of rnngrad.testing. Called
+    once where inputs enter (:func:`unroll`, the first layer of :func:`stack`):
+    the layers above read outputs, which are zero at masked steps.
+    """
+    if mask is None:
+        return inputs
+    padding = ~mask[:, :, None] & ~onp.isfinite(getval(inputs))
+    return np.where(padding, 0.0, inputs) if padding.any() else inputs
+
+
 def _unroll(cell, params, inputs, state, mask, reverse, impl):
-    """:func:`unroll` on validated arguments."""
+    """:func:`unroll` on validated arguments whose padding is already cleared."""
     kernel = resolve_impl(cell, impl)
-    if mask is not None:
-        # A NaN or inf at a masked step would reach the weight gradients as 0 * NaN although the
-        # step is discarded, so such entries become 0 once, before either path. Finite padding is
-        # left as it is: it already changes nothing for a cell whose rows are independent, and a
-        # cell that mixes the batch stays detectable by the padding check of rnngrad.testing.
-        padding = ~mask[:, :, None] & ~onp.isfinite(getval(inputs))
-        if padding.any():
-            inputs = np.where(padding, 0.0, inputs)
     if kernel is not None:
         return kernel(cell, params, inputs, tuple(state), mask, reverse)
     if reverse:
@@ -323,7 +331,7 @@ def _stack(
 ):
     """:func:`stack` on validated arguments (the models validate theirs themselves)."""
     finals = []
-    layer_input = inputs
+    layer_input = _clear_padding(inputs, mask)
     training = rng is not None
     for k, layer in enumerate(cells):
         if training and variational_dropout:

@@ -91,13 +91,12 @@ def _boxed(value):
 
 
 def _reference(spec, inputs, arrays):
-    from ..sequence import unroll  # the sequence module imports this package
+    # the sequence module imports this package; its arguments were validated and cleared on the way in
+    from ..sequence import _unroll
 
     n = spec.num_states
     params = dict(zip(spec.names, arrays[n:]))
-    outputs, final = unroll(
-        spec.cell, params, inputs, tuple(arrays[:n]), mask=spec.mask, reverse=spec.reverse, impl="reference"
-    )
+    outputs, final = _unroll(spec.cell, params, inputs, tuple(arrays[:n]), spec.mask, spec.reverse, "reference")
     return traced_tuple((outputs, *final))
 
 
