@@ -83,9 +83,11 @@ def check_params(params, expected_shapes, name="params"):
         if unknown:
             parts.append(f"unknown keys {unknown}")
         raise ValueError(f"{name}: {' and '.join(parts)}; expected exactly the keys {list(expected_shapes)}")
+    # index the unboxed dict: taking an entry from a traced dict records a tape node, and the checks need none
+    raw = getval(params)
     dtypes = {}
     for key, shape in expected_shapes.items():
-        value = getval(params[key])
+        value = getval(raw[key])
         if not isinstance(value, onp.ndarray):
             raise TypeError(f"{name}[{key!r}]: expected a NumPy array of shape {shape}, got {type(value).__name__}")
         if value.shape != tuple(shape):
