@@ -22,7 +22,7 @@ features, H hidden units, P projection size, L layers, N directions
 
 import autograd.numpy as np
 import numpy as onp
-from autograd.tracer import getval
+from autograd.tracer import getval, isbox
 
 from ._validation import (
     as_input_array,
@@ -240,13 +240,26 @@ class Recurrent:
 
     def split_params(self, params):
         """``params`` as ``[layer][direction]`` dicts with the cells' own key names."""
-        return [
-            [
-                {name: params[name + self.key_suffix(k, d)] for name in cell.param_shapes()}
-                for d, cell in enumerate(layer)
-            ]
-            for k, layer in enumerate(self.cells)
-        ]
+        return [[{name: params[key] for name, key in cell_keys} for cell_keys in layer] for layer in self._layout()[1]]
+
+    def _layout(self):
+        """``(param_shapes, keys)`` with ``keys[k][d]`` the ``(name, key)`` pairs of that cell.
+
+        Computed on the first call and kept: it depends only on the model and
+        its cells, which are frozen, and every call needs it.
+        """
+        layout = self.__dict__.get("_call_layout")
+        if layout is None:
+            keys = tuple(
+                tuple(
+                    tuple((name, name + self.key_suffix(k, d)) for name in cell.param_shapes())
+                    for d, cell in enumerate(layer)
+                )
+                for k, layer in enumerate(self.cells)
+            )
+            layout = (self.param_shapes(), keys)
+            object.__setattr__(self, "_call_layout", layout)
+        return layout
 
     # -- the call ----------------------------------------------------------
     def __call__(self, params, x, *, lengths=None, mask=None, initial_state=None, train=False, rng=None, impl=None):
@@ -271,7 +284,7 @@ class Recurrent:
         Returns:
             ``(output, h_n)``, or ``(output, (h_n, c_n))`` for multi-state cells.
         """
-        dtype = check_params(params, self.param_shapes())
+        dtype = check_params(params, self._layout()[0])
         x = as_input_array("x", x, dtype)
         shape = shape_of(x)
         layout = "(B, T, D)" if self.batch_first else "(T, B, D)"
@@ -313,10 +326,9 @@ class Recurrent:
         elif self.batch_first:
             output = np.swapaxes(output, 0, 1)
         num_state_arrays = len(self.cells[0][0].state_sizes)
-        final = []
-        for i in range(num_state_arrays):
-            stacked = np.stack([state[i] for layer in finals for state in layer])
-            final.append(stacked if batched else np.reshape(stacked, (stacked.shape[0], stacked.shape[2])))
+        final = [
+            _stack_states([state[i] for layer in finals for state in layer], batched) for i in range(num_state_arrays)
+        ]
         return output, (final[0] if num_state_arrays == 1 else tuple(final))
 
     def _mask(self, lengths, mask, num_steps, batch, batched):
@@ -373,13 +385,15 @@ class Recurrent:
         check_bool("train", train)
         if rng is not None and not isinstance(rng, onp.random.Generator):
             raise TypeError(f"rng: expected a numpy.random.Generator or None, got {type(rng).__name__}")
+        if not train:
+            return None
         rates = {
             "dropout": self.dropout if self.num_layers > 1 else 0.0,
             "weight_dropout": self.weight_dropout,
             "variational_dropout": self.variational_dropout,
         }
         active = {name: rate for name, rate in rates.items() if rate}
-        if not train or not active:
+        if not active:
             return None
         if rng is None:
             settings = ", ".join(f"{name}={rate}" for name, rate in active.items())
@@ -387,6 +401,25 @@ class Recurrent:
                 f"rng: training with {settings} needs a numpy.random.Generator for the dropout masks, got None"
             )
         return rng
+
+
+def _stack_states(parts, batched):
+    """The final states of every layer and direction as one (L*N, B, S) array, or (L*N, S) unbatched.
+
+    As ``np.stack``, in fewer tape nodes when traced: autograd's stack records
+    two per array and a concatenate, while one concatenate and one reshape
+    compute the same array (a single traced array needs only the reshape).
+    Untraced, NumPy's own stack skips autograd's wrappers.
+    """
+    if not any(isbox(part) for part in parts):
+        stacked = onp.stack(parts)
+        return stacked if batched else stacked.reshape(stacked.shape[0], stacked.shape[2])
+    shapes = {shape_of(part) for part in parts}
+    if len(shapes) == 1 and len(shape := shapes.pop()) == 2:
+        joined = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        return np.reshape(joined, (len(parts), *shape) if batched else (len(parts), shape[1]))
+    stacked = np.stack(parts)
+    return stacked if batched else np.reshape(stacked, (stacked.shape[0], stacked.shape[2]))
 
 
 class RNN(Recurrent):
