@@ -22,6 +22,8 @@ features, H hidden units, P projection size, L layers, N directions
 
 import autograd.numpy as np
 import numpy as onp
+from autograd.builtins import container_untake
+from autograd.extend import defjvp, defvjp, primitive, vspace
 from autograd.tracer import getval, isbox
 
 from ._validation import (
@@ -240,7 +242,14 @@ class Recurrent:
 
     def split_params(self, params):
         """``params`` as ``[layer][direction]`` dicts with the cells' own key names."""
-        return [[{name: params[key] for name, key in cell_keys} for cell_keys in layer] for layer in self._layout()[1]]
+        if isbox(params):
+            space = vspace(getval(params))
+
+            def take(key):
+                return _entry(params, key, space)
+        else:
+            take = params.__getitem__
+        return [[{name: take(key) for name, key in cell_keys} for cell_keys in layer] for layer in self._layout()[1]]
 
     def _layout(self):
         """``(param_shapes, keys)`` with ``keys[k][d]`` the ``(name, key)`` pairs of that cell.
@@ -401,6 +410,21 @@ class Recurrent:
                 f"rng: training with {settings} needs a numpy.random.Generator for the dropout masks, got None"
             )
         return rng
+
+
+@primitive
+def _entry(params, key, space):
+    """``params[key]`` for a traced dict, as autograd's own indexing, given ``space``, the dict's vector space.
+
+    Autograd's indexing rebuilds that space from every entry of the dict for
+    the gradient of each entry it takes, work quadratic in the number of
+    parameters; :meth:`Recurrent.split_params` builds it once per call.
+    """
+    return params[key]
+
+
+defvjp(_entry, lambda ans, params, key, space: lambda g: container_untake(g, key, space))
+defjvp(_entry, "same")
 
 
 def _stack_states(parts, batched):
