@@ -9,13 +9,18 @@ Each kernel is one direction of one layer as a single autograd primitive
 :mod:`.rnn`, :mod:`.lstm` and :mod:`.gru` are plain NumPy on whole buffers.
 Higher-order derivatives and forward mode go through the reference loop, so
 they agree with it exactly.
+
+The kernels' large buffers come from :data:`workspace`, which keeps them
+between calls and reuses one only when nothing refers to it any more (see
+:class:`Workspace`); ``workspace.clear()`` hands the idle ones back.
 """
 
 from ..cells import GRUCell, LSTMCell, RNNCell
 from . import gru, lstm, rnn
 from ._primitive import make_kernel
+from ._workspace import Workspace, workspace
 
-__all__ = ["kernel_for"]
+__all__ = ["kernel_for", "Workspace", "workspace"]
 
 _KERNELS = {RNNCell: make_kernel(rnn), LSTMCell: make_kernel(lstm), GRUCell: make_kernel(gru)}
 

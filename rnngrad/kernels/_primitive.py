@@ -37,6 +37,8 @@ from autograd.core import make_jvp, make_vjp
 from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import getval, isbox
 
+from ._workspace import workspace
+
 __all__ = [
     "Spec",
     "fused_sequence",
@@ -47,6 +49,7 @@ __all__ = [
     "sigmoid_of_negated",
     "dtype_of",
     "step_masks",
+    "masked_outputs",
 ]
 
 
@@ -191,7 +194,8 @@ def step_slots(t, reverse):
 def project(inputs, weight, bias, dtype):
     """``x W^T + b`` for every step at once: (T, B, D) -> (T, B, G), a fresh contiguous array."""
     num_steps, batch, features = inputs.shape
-    out = onp.matmul(onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features), weight.T)
+    out = workspace.empty((num_steps * batch, weight.shape[0]), dtype)
+    onp.matmul(onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features), weight.T, out=out)
     if bias is not None:
         out += bias
     return out.reshape(num_steps, batch, weight.shape[0])
@@ -222,3 +226,8 @@ def step_masks(spec, dtype):
     """
     mask = spec.mask[:, :, None]
     return ~mask, mask.astype(dtype), (~mask).astype(dtype)
+
+
+def masked_outputs(states, spec, dtype):
+    """``states`` (T, B, S) times the mask: the outputs, zero at padded steps, in a workspace buffer."""
+    return onp.multiply(states, spec.mask[:, :, None], out=workspace.empty(states.shape, dtype))

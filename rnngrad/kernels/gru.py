@@ -47,7 +47,8 @@ negated, as in :mod:`.lstm`.
 
 import numpy as onp
 
-from ._primitive import dtype_of, sigmoid_of_negated, step_masks, step_slots, time_slots
+from ._primitive import dtype_of, masked_outputs, sigmoid_of_negated, step_masks, step_slots, time_slots
+from ._workspace import workspace
 
 __all__ = ["forward", "backward"]
 
@@ -60,12 +61,27 @@ def _unpack(spec, arrays):
 SIGN = (-1.0, -1.0, 1.0)
 
 
-def _blocks(weight, hidden, dtype, signed):
-    """(3H, K) torch rows -> (3, H, K), the r and z blocks negated if ``signed``."""
-    blocks = onp.array(weight, dtype=dtype).reshape(3, hidden, -1)
-    if signed:
-        blocks *= onp.asarray(SIGN, dtype=dtype)[:, None, None]
+def _blocks(weight, hidden, dtype, signed, transposed=False):
+    """(3H, K) torch rows -> (3, H, K), or (3, K, H) if ``transposed``; the r and z blocks negated if ``signed``."""
+    rows = weight.reshape(3, hidden, -1)
+    width = rows.shape[2]
+    blocks = workspace.empty((3, width, hidden) if transposed else (3, hidden, width), dtype)
+    for j in range(3):
+        block = rows[j].T if transposed else rows[j]
+        if signed and SIGN[j] < 0:
+            onp.negative(block, out=blocks[j])
+        else:
+            onp.copyto(blocks[j], block)
     return blocks
+
+
+def _weight_gradient(blocks, right, dtype):
+    r"""``(3H, K)``: block by block :math:`\sum_t \bar g_t^\top r_t`, one matmul per gate."""
+    hidden = blocks[0].shape[1]
+    out = workspace.empty((3 * hidden, right.shape[1]), dtype)
+    for j, block in enumerate(blocks):
+        onp.matmul(block.T, right, out=out[j * hidden : (j + 1) * hidden])
+    return out
 
 
 def forward(spec, inputs, arrays, save):
@@ -76,20 +92,20 @@ def forward(spec, inputs, arrays, save):
     H = spec.cell.hidden_size
     x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
     # (r, z, n) blocks: -(pre-activations of r and z without the recurrent term), then x W_in + b_in
-    gates = onp.empty((3, num_steps, batch, H), dtype=dtype)
-    for j, block in enumerate(_blocks(w_ih, H, dtype, True)):
-        onp.matmul(x, block.T, out=gates[j].reshape(num_steps * batch, H))
+    gates = workspace.empty((3, num_steps, batch, H), dtype)
+    for j, block in enumerate(_blocks(w_ih, H, dtype, True, transposed=True)):
+        onp.matmul(x, block, out=gates[j].reshape(num_steps * batch, H))
     b_hn = None
     if b_ih is not None:
         bias = onp.array(b_ih, dtype=dtype)
-        bias[: 2 * H] += b_hh[: 2 * H]
+        bias[: 2 * H] += b_hh[: 2 * H]  # (3H,): small, a plain copy
         gates += _blocks(bias, H, dtype, True)[:, None, None, :, 0]
         b_hn = b_hh[2 * H :]
-    w_hh_t = onp.ascontiguousarray(_blocks(w_hh, H, dtype, True).transpose(0, 2, 1))
+    w_hh_t = _blocks(w_hh, H, dtype, True, transposed=True)
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
-    hs = onp.empty((num_steps + 1, batch, H), dtype=dtype)
+    hs = workspace.empty((num_steps + 1, batch, H), dtype)
     hs[first] = h0
-    hidden_n = onp.empty((num_steps, batch, H), dtype=dtype)
+    hidden_n = workspace.empty((num_steps, batch, H), dtype)
     recurrent = onp.empty((3, batch, H), dtype=dtype)
     spare = onp.empty((batch, H), dtype=dtype)
     keep = None if spec.mask is None else step_masks(spec, dtype)[0]
@@ -115,9 +131,7 @@ def forward(spec, inputs, arrays, save):
             onp.add(n, spare, out=hs[write])
             if keep is not None:
                 onp.copyto(hs[write], hs[read], where=keep[t])
-    outputs = hs[after]
-    if keep is not None:
-        outputs = outputs * step_masks(spec, dtype)[1]
+    outputs = hs[after] if keep is None else masked_outputs(hs[after], spec, dtype)
     return outputs, (hs[last].copy(),), ((gates, hidden_n, hs) if save else None)
 
 
@@ -132,19 +146,20 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     order, _, _, before, _ = time_slots(num_steps, spec.reverse)
     r, z, n = gates
     # factors of h-bar that depend only on the forward pass, every step at once
-    slopes = onp.subtract(1.0, gates[:2])
+    slopes = onp.subtract(1.0, gates[:2], out=workspace.empty((2, *n.shape), dtype))
     slopes *= gates[:2]  # s (1 - s) of the reset and update gates, one pass
     to_r, to_z = slopes
     to_r *= hidden_n
-    to_z *= onp.subtract(hs[before], n)
-    to_n = n * n
+    spare = onp.subtract(hs[before], n, out=workspace.empty(n.shape, dtype))
+    to_z *= spare
+    to_n = onp.multiply(n, n, out=workspace.empty(n.shape, dtype))
     onp.subtract(1.0, to_n, out=to_n)
-    to_n *= onp.subtract(1.0, z)
+    to_n *= onp.subtract(1.0, z, out=spare)
     masked = spec.mask is not None
     if masked:
         _, valid, invalid = step_masks(spec, dtype)
     # blocks (a-bar r, a-bar z, q-bar, a-bar n): g^h = blocks 0-2 in W_hh's order, g^i = blocks 0, 1, 3
-    buffer = onp.empty((4, num_steps, batch, H), dtype=dtype)
+    buffer = workspace.empty((4, num_steps, batch, H), dtype)
     grad_h = onp.array(g_final, dtype=dtype)
     grad_y = onp.empty((batch, H), dtype=dtype)
     spare = onp.empty((batch, H), dtype=dtype)
@@ -175,18 +190,18 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     grads = [None] * (2 + len(spec.names))
     if 0 in needed:
         w_ih_blocks = _blocks(w_ih, H, dtype, False)
-        grad_x = grad_i[0] @ w_ih_blocks[0]
+        grad_x = workspace.empty((num_steps * batch, features), dtype)
+        onp.matmul(grad_i[0], w_ih_blocks[0], out=grad_x)
+        term = workspace.empty(grad_x.shape, dtype)
         for j in (1, 2):
-            grad_x += grad_i[j] @ w_ih_blocks[j]
+            grad_x += onp.matmul(grad_i[j], w_ih_blocks[j], out=term)
         grads[0] = grad_x.reshape(num_steps, batch, features)
     grads[1] = grad_h
 
-    def per_gate(blocks, right):
-        return onp.concatenate([block.T @ right for block in blocks])
-
+    x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
     wanted = {
-        "weight_ih": lambda: per_gate(grad_i, onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)),
-        "weight_hh": lambda: per_gate(flat[:3], hs[before].reshape(num_steps * batch, H)),
+        "weight_ih": lambda: _weight_gradient(grad_i, x, dtype),
+        "weight_hh": lambda: _weight_gradient(flat[:3], hs[before].reshape(num_steps * batch, H), dtype),
         "bias_ih": lambda: onp.concatenate([block.sum(axis=0) for block in grad_i]),
         "bias_hh": lambda: flat[:3].sum(axis=1).reshape(3 * H),
     }

@@ -49,7 +49,8 @@ three passes (``sigmoid_of_negated`` in ``_primitive``).
 
 import numpy as onp
 
-from ._primitive import dtype_of, sigmoid_of_negated, step_masks, step_slots, time_slots
+from ._primitive import dtype_of, masked_outputs, sigmoid_of_negated, step_masks, step_slots, time_slots
+from ._workspace import workspace
 
 __all__ = ["forward", "backward"]
 
@@ -59,11 +60,20 @@ ORDER = (3, 0, 1, 2)
 SIGN = (-1.0, -1.0, -1.0, 1.0)
 
 
-def _blocks(weight, hidden, signed):
-    """(4H, K) torch rows -> (4, H, K) in the kernel's order, sigmoid blocks negated if ``signed``."""
-    blocks = weight.reshape(4, hidden, -1)[list(ORDER)]
-    if signed:
-        blocks *= onp.asarray(SIGN, dtype=blocks.dtype)[:, None, None]
+def _blocks(weight, hidden, dtype, signed, transposed=False):
+    """(4H, K) torch rows -> (4, H, K) in the kernel's order, or (4, K, H) if ``transposed``.
+
+    The sigmoid blocks are negated if ``signed``; the copy is in ``dtype``.
+    """
+    rows = weight.reshape(4, hidden, -1)
+    width = rows.shape[2]
+    blocks = workspace.empty((4, width, hidden) if transposed else (4, hidden, width), dtype)
+    for j, source in enumerate(ORDER):
+        block = rows[source].T if transposed else rows[source]
+        if signed and SIGN[j] < 0:
+            onp.negative(block, out=blocks[j])
+        else:
+            onp.copyto(blocks[j], block)
     return blocks
 
 
@@ -72,6 +82,15 @@ def _rows(blocks):
     out = onp.empty_like(blocks)
     out[list(ORDER)] = blocks
     return out.reshape((-1,) + blocks.shape[2:])
+
+
+def _weight_gradient(grad_gates, right, dtype):
+    r"""``(4H, K)`` in torch's row order: block by block :math:`\sum_t \bar a_t^\top r_t`, one matmul per gate."""
+    hidden = grad_gates.shape[2]
+    out = workspace.empty((4 * hidden, right.shape[1]), dtype)
+    for j, source in enumerate(ORDER):
+        onp.matmul(grad_gates[j].T, right, out=out[source * hidden : (source + 1) * hidden])
+    return out
 
 
 def _unpack(spec, arrays):
@@ -89,19 +108,19 @@ def forward(spec, inputs, arrays, save):
     H = spec.cell.hidden_size
     R = w_hh.shape[1]
     x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
-    gates = onp.empty((4, num_steps, batch, H), dtype=dtype)
-    for j, block in enumerate(_blocks(onp.asarray(w_ih, dtype=dtype), H, True)):
-        onp.matmul(x, block.T, out=gates[j].reshape(num_steps * batch, H))
+    gates = workspace.empty((4, num_steps, batch, H), dtype)
+    for j, block in enumerate(_blocks(w_ih, H, dtype, True, transposed=True)):
+        onp.matmul(x, block, out=gates[j].reshape(num_steps * batch, H))
     if b_ih is not None:
-        gates += _blocks(onp.asarray(b_ih + b_hh, dtype=dtype), H, True)[:, None, None, :, 0]
+        gates += _blocks(onp.add(b_ih, b_hh, dtype=dtype), H, dtype, True)[:, None, None, :, 0]
     # (4, R, H): one stacked matmul per step writes the recurrent term gate-major
-    w_hh_t = onp.ascontiguousarray(_blocks(onp.asarray(w_hh, dtype=dtype), H, True).transpose(0, 2, 1))
+    w_hh_t = _blocks(w_hh, H, dtype, True, transposed=True)
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
-    hs = onp.empty((num_steps + 1, batch, R), dtype=dtype)
-    cs = onp.empty((num_steps + 1, batch, H), dtype=dtype)
+    hs = workspace.empty((num_steps + 1, batch, R), dtype)
+    cs = workspace.empty((num_steps + 1, batch, H), dtype)
     hs[first], cs[first] = h0, c0
-    tanh_c = onp.empty((num_steps, batch, H), dtype=dtype)
-    unprojected = onp.empty((num_steps, batch, H), dtype=dtype) if w_hr is not None else None
+    tanh_c = workspace.empty((num_steps, batch, H), dtype)
+    unprojected = workspace.empty((num_steps, batch, H), dtype) if w_hr is not None else None
     recurrent = onp.empty((4, batch, H), dtype=dtype)
     written = onp.empty((batch, H), dtype=dtype)
     keep = None if spec.mask is None else step_masks(spec, dtype)[0]
@@ -127,9 +146,7 @@ def forward(spec, inputs, arrays, save):
             if keep is not None:
                 onp.copyto(c, cs[read], where=keep[t])
                 onp.copyto(hs[write], hs[read], where=keep[t])
-    outputs = hs[after]
-    if keep is not None:
-        outputs = outputs * step_masks(spec, dtype)[1]
+    outputs = hs[after] if keep is None else masked_outputs(hs[after], spec, dtype)
     residuals = (gates, tanh_c, hs, cs, unprojected) if save else None
     return outputs, (hs[last].copy(), cs[last].copy()), residuals
 
@@ -144,9 +161,9 @@ def _backward_factors(gates, tanh_c, c_before):
     VJP may be applied more than once (``jacobian`` does).
     """
     o, i, f, g = gates
-    factors = onp.empty_like(gates)
+    factors = workspace.empty(gates.shape, gates.dtype)
     d_o, d_i, d_f, d_g = factors
-    to_cell = tanh_c * tanh_c
+    to_cell = onp.multiply(tanh_c, tanh_c, out=workspace.empty(tanh_c.shape, tanh_c.dtype))
     onp.subtract(1.0, to_cell, out=to_cell)
     to_cell *= o
     # s (1 - s) for the three sigmoid gates in one pass over their contiguous run
@@ -172,7 +189,7 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     H = spec.cell.hidden_size
     R = w_hh.shape[1]
     # (4H, R) in the kernel's block order, for one matmul per step on a (B, 4H) copy of the step's a-bar
-    w_hh_k = _blocks(onp.asarray(w_hh, dtype=dtype), H, False).reshape(4 * H, R)
+    w_hh_k = _blocks(w_hh, H, dtype, False).reshape(4 * H, R)
     order, _, _, before, _ = time_slots(num_steps, spec.reverse)
     # each step of the loop turns its column of the factors into a-bar, in place
     grad_gates, forget, to_cell = _backward_factors(gates, tanh_c, cs[before])
@@ -181,7 +198,7 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
         _, valid, invalid = step_masks(spec, dtype)
     grad_h = onp.array(g_h, dtype=dtype)
     grad_c = onp.array(g_c, dtype=dtype)
-    grad_out = onp.empty((num_steps, batch, R), dtype=dtype) if w_hr is not None else None
+    grad_out = workspace.empty((num_steps, batch, R), dtype) if w_hr is not None else None
     grad_y = onp.empty((batch, R), dtype=dtype)
     grad_u = onp.empty((batch, H), dtype=dtype) if w_hr is not None else grad_y
     grad_cell = onp.empty((batch, H), dtype=dtype) if masked else grad_c
@@ -220,22 +237,26 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     flat = grad_gates.reshape(4, num_steps * batch, H)
     grads = [None] * (3 + len(spec.names))
     if 0 in needed:
-        w_ih_k = _blocks(onp.asarray(w_ih, dtype=dtype), H, False)
-        grad_x = flat[0] @ w_ih_k[0]
+        w_ih_k = _blocks(w_ih, H, dtype, False)
+        grad_x = workspace.empty((num_steps * batch, features), dtype)
+        onp.matmul(flat[0], w_ih_k[0], out=grad_x)
+        term = workspace.empty(grad_x.shape, dtype)
         for j in range(1, 4):
-            grad_x += flat[j] @ w_ih_k[j]
+            grad_x += onp.matmul(flat[j], w_ih_k[j], out=term)
         grads[0] = grad_x.reshape(num_steps, batch, features)
     grads[1], grads[2] = grad_h, grad_c
 
-    def per_gate(right):
-        return _rows(onp.stack([flat[j].T @ right for j in range(4)]))
+    def projection_gradient():
+        out = workspace.empty((R, H), dtype)
+        return onp.matmul(grad_out.reshape(num_steps * batch, R).T, unprojected.reshape(num_steps * batch, H), out=out)
 
+    x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
     wanted = {
-        "weight_ih": lambda: per_gate(onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)),
-        "weight_hh": lambda: per_gate(hs[before].reshape(num_steps * batch, R)),
+        "weight_ih": lambda: _weight_gradient(flat, x, dtype),
+        "weight_hh": lambda: _weight_gradient(flat, hs[before].reshape(num_steps * batch, R), dtype),
         "bias_ih": lambda: _rows(flat.sum(axis=1)),
         "bias_hh": lambda: _rows(flat.sum(axis=1)),
-        "weight_hr": lambda: grad_out.reshape(num_steps * batch, R).T @ unprojected.reshape(num_steps * batch, H),
+        "weight_hr": projection_gradient,
     }
     for k, name in enumerate(spec.names, start=3):
         if k in needed:

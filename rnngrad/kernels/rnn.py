@@ -30,7 +30,8 @@ off the saved :math:`h`. Then, as one matmul each over all steps:
 
 import numpy as onp
 
-from ._primitive import dtype_of, project, step_masks, step_slots, time_slots
+from ._primitive import dtype_of, masked_outputs, project, step_masks, step_slots, time_slots
+from ._workspace import workspace
 
 __all__ = ["forward", "backward"]
 
@@ -49,7 +50,7 @@ def forward(spec, inputs, arrays, save):
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
     pre = project(inputs, w_ih, b_ih, dtype)
     # states[t] is a time slot (see time_slots); without a mask the states are the outputs
-    states = onp.empty((num_steps + 1, batch, hidden), dtype=dtype)
+    states = workspace.empty((num_steps + 1, batch, hidden), dtype)
     states[first] = h0
     recurrent = onp.empty((batch, hidden), dtype=dtype)
     w_hh_t = w_hh.T
@@ -68,9 +69,7 @@ def forward(spec, inputs, arrays, save):
             onp.tanh(new, out=new)
         if keep is not None:
             onp.copyto(new, states[read], where=keep[t])
-    outputs = states[after]
-    if keep is not None:
-        outputs = outputs * step_masks(spec, dtype)[1]
+    outputs = states[after] if keep is None else masked_outputs(states[after], spec, dtype)
     return outputs, (states[last].copy(),), (states if save else None)
 
 
@@ -84,16 +83,17 @@ def backward(spec, inputs, arrays, states, cotangents, needed):
     order, _, _, before, after = time_slots(num_steps, spec.reverse)
     activations = states[after]
     # phi'(a_t), read off h_t, for all steps at once; the mask folds into it
+    slope = workspace.empty(activations.shape, dtype)
     if spec.cell.nonlinearity == "relu":
-        slope = (activations > 0).astype(dtype)
+        onp.greater(activations, 0, out=slope)
     else:
-        slope = activations * activations
+        onp.multiply(activations, activations, out=slope)
         onp.subtract(1.0, slope, out=slope)
     if spec.mask is not None:
         _, valid, invalid = step_masks(spec, dtype)
         slope *= valid
     # the outputs' share of every a-bar up front; the loop adds the state's
-    grad_pre = onp.multiply(g_outputs, slope, dtype=dtype)
+    grad_pre = onp.multiply(g_outputs, slope, out=workspace.empty(slope.shape, dtype))
     grad_state = onp.array(g_final, dtype=dtype)
     through = onp.empty((batch, hidden), dtype=dtype)
     for t in reversed(order):
@@ -108,11 +108,12 @@ def backward(spec, inputs, arrays, states, cotangents, needed):
     flat = grad_pre.reshape(num_steps * batch, hidden)
     grads = [None] * (2 + len(spec.names))
     if 0 in needed:
-        grads[0] = (flat @ w_ih).reshape(num_steps, batch, features)
+        grad_x = onp.matmul(flat, w_ih, out=workspace.empty((num_steps * batch, features), dtype))
+        grads[0] = grad_x.reshape(num_steps, batch, features)
     grads[1] = grad_state
     wanted = {
         "weight_ih": lambda: flat.T @ onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features),
-        "weight_hh": lambda: flat.T @ states[before].reshape(num_steps * batch, hidden),
+        "weight_hh": lambda: flat.T @ states[before].reshape(num_steps * batch, hidden),  # (H, H) and (H, D): small
         "bias_ih": lambda: flat.sum(axis=0),
         "bias_hh": lambda: flat.sum(axis=0),
     }
