@@ -55,7 +55,11 @@ def lengths_to_mask(lengths, num_steps):
         batch = len(lengths)
     except TypeError as error:
         raise TypeError(f"lengths: expected a sequence of integers, got {type(lengths).__name__}") from error
-    lengths = check_lengths(lengths, batch, num_steps)
+    return _prefix_mask(check_lengths(lengths, batch, num_steps), num_steps)
+
+
+def _prefix_mask(lengths, num_steps):
+    """:func:`lengths_to_mask` of lengths already checked (an int array of shape (B,))."""
     return onp.arange(num_steps)[:, None] < lengths[None, :]
 
 
@@ -142,8 +146,11 @@ def _clear_padding(inputs, mask):
     """
     if mask is None:
         return inputs
-    padding = ~mask[:, :, None] & ~onp.isfinite(getval(inputs))
-    return np.where(padding, 0.0, inputs) if padding.any() else inputs
+    # most calls have no padding, or only finite padding: scan only the padded steps to find out
+    padded = ~mask
+    if not padded.any() or onp.isfinite(getval(inputs)[padded]).all():
+        return inputs
+    return np.where(padded[:, :, None] & ~onp.isfinite(getval(inputs)), 0.0, inputs)
 
 
 def _unroll(cell, params, inputs, state, mask, reverse, impl):
