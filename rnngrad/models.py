@@ -48,7 +48,7 @@ from .cells import (
     RNNCell,
     make_rng,
 )
-from .sequence import MERGE_MODES, _stack, lengths_to_mask, resolve_impl
+from .sequence import MERGE_MODES, _prefix_mask, _stack, resolve_impl
 
 __all__ = ["Recurrent", "RNN", "LSTM", "GRU"]
 
@@ -346,7 +346,7 @@ class Recurrent:
         if lengths is not None:
             if not batched and not isinstance(lengths, (list, tuple)) and getattr(lengths, "ndim", 0) == 0:
                 lengths = [lengths]  # the one length of the one sequence
-            return lengths_to_mask(check_lengths(lengths, batch, num_steps), num_steps)
+            return _prefix_mask(check_lengths(lengths, batch, num_steps), num_steps)
         if mask is not None:
             if not batched:
                 return check_mask(mask, (num_steps,))[:, None]
