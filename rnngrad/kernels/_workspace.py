@@ -112,6 +112,5 @@ class Workspace:
             return self._drop_idle(self._held)
 
 
-#: The workspace of the fused kernels: :func:`rnngrad.kernels.workspace.clear` hands its idle memory back,
-#: ``workspace.limit`` (bytes, default 1 GiB) bounds it, and ``workspace.limit = 0`` turns reuse off.
+# the kernels' one workspace, public as rnngrad.kernels.workspace
 workspace = Workspace()
