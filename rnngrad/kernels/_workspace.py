@@ -27,6 +27,7 @@ first, and requests it cannot hold are served by plain :func:`numpy.empty`.
 reuse off.
 """
 
+import math
 import sys
 import threading
 
@@ -66,7 +67,7 @@ class Workspace:
         """An uninitialized array of ``shape`` and ``dtype``, like :func:`numpy.empty`."""
         dtype = onp.dtype(dtype)
         shape = tuple(shape)
-        nbytes = dtype.itemsize * int(onp.prod(shape, dtype=onp.int64))
+        nbytes = dtype.itemsize * math.prod(shape)  # math.prod: onp.prod costs microseconds
         if nbytes < self.threshold or nbytes > self.limit:
             return onp.empty(shape, dtype=dtype)
         with self._lock:

@@ -37,9 +37,10 @@ for all steps at once before the loop. After it, one matmul each: with
 :math:`\bar b_{ih} = \sum_t \bar g^i_t`, :math:`\bar b_{hh} = \sum_t \bar g^h_t`,
 :math:`\bar x_t = \bar g^i_t W_{ih}`.
 
-Inside, the gates are stored gate-major, ``(3, T, B, H)`` in torch's block
-order (r, z, n), so that every gate of every step is a contiguous ``(B, H)``
-block, and the backward buffer is ``(4, T, B, H)`` with blocks
+Inside, the forward pass stores the gates ``(T, 3, B, H)`` in torch's block
+order (r, z, n), so that each step's gates are one contiguous block and
+every gate a contiguous ``(B, H)`` block of it (as in :mod:`.lstm`), and the
+gate-major backward buffer is ``(4, T, B, H)`` with blocks
 (:math:`\bar a^r, \bar a^z, \bar q, \bar a^n`): :math:`\bar g^h` is its first
 three blocks, :math:`\bar g^i` blocks 0, 1 and 3. The sigmoid rows are
 negated, as in :mod:`.lstm`.
@@ -91,15 +92,19 @@ def forward(spec, inputs, arrays, save):
     num_steps, batch, features = inputs.shape
     H = spec.cell.hidden_size
     x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
-    # (r, z, n) blocks: -(pre-activations of r and z without the recurrent term), then x W_in + b_in
-    gates = workspace.empty((3, num_steps, batch, H), dtype)
-    for j, block in enumerate(_blocks(w_ih, H, dtype, True, transposed=True)):
-        onp.matmul(x, block, out=gates[j].reshape(num_steps * batch, H))
+    # (r, z, n) blocks: -(pre-activations of r and z without the recurrent term), then x W_in + b_in;
+    # one matmul for every step, then copied (T, 3, B, H) so that each step's gates are one contiguous block
+    w_ih_t = _blocks(w_ih, H, dtype, True, transposed=True).transpose(1, 0, 2).reshape(features, 3 * H)
+    projected = onp.matmul(x, w_ih_t, out=workspace.empty((num_steps * batch, 3 * H), dtype))
+    projected = projected.reshape(num_steps, batch, 3, H).transpose(0, 2, 1, 3)
+    gates = workspace.empty((num_steps, 3, batch, H), dtype)
     b_hn = None
-    if b_ih is not None:
+    if b_ih is None:
+        onp.copyto(gates, projected)
+    else:
         bias = onp.array(b_ih, dtype=dtype)
         bias[: 2 * H] += b_hh[: 2 * H]  # (3H,): small, a plain copy
-        gates += _blocks(bias, H, dtype, True)[:, None, None, :, 0]
+        onp.add(projected, _blocks(bias, H, dtype, True)[:, None, :, 0], out=gates)
         b_hn = b_hh[2 * H :]
     w_hh_t = _blocks(w_hh, H, dtype, True, transposed=True)
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
@@ -112,7 +117,7 @@ def forward(spec, inputs, arrays, save):
     with onp.errstate(over="ignore", under="ignore"):
         for t in order:
             read, write = step_slots(t, spec.reverse)
-            z_all = gates[:, t]
+            z_all = gates[t]
             onp.matmul(hs[read], w_hh_t, out=recurrent)
             rz = z_all[:2]
             rz += recurrent[:2]
@@ -144,6 +149,7 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     num_steps, batch, features = inputs.shape
     H = spec.cell.hidden_size
     order, _, _, before, _ = time_slots(num_steps, spec.reverse)
+    gates = gates.transpose(1, 0, 2, 3)  # the forward's (T, 3, B, H) as gate-major views, each (T, B, H)
     r, z, n = gates
     # factors of h-bar that depend only on the forward pass, every step at once
     slopes = onp.subtract(1.0, gates[:2], out=workspace.empty((2, *n.shape), dtype))

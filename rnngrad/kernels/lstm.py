@@ -39,12 +39,15 @@ loop; each step of the loop is then a few products and one matmul. After it:
 :math:`\bar b_{ih} = \bar b_{hh} = \sum_t \bar a_t`,
 :math:`\bar x_t = \bar a_t W_{ih}`, one matmul each.
 
-Inside, the gates are stored gate-major, ``(4, T, B, H)`` in the block order
-(o, i, f, g): every gate of every step is then a contiguous ``(B, H)``
-block, which NumPy processes several times faster than a strided slice, the
-three sigmoid gates are one contiguous run, and each weight gradient is one
-matmul per gate. The sigmoid rows are negated so that the sigmoid costs
-three passes (``sigmoid_of_negated`` in ``_primitive``).
+Inside, the gates are stored in the block order (o, i, f, g), so that the
+three sigmoid gates are one run. The forward pass keeps them ``(T, 4, B,
+H)``: each step's gates are then one contiguous block and every gate a
+contiguous ``(B, H)`` block of it, which NumPy processes faster than strided
+slices (the forward loop at (B, T, H) = (8, 50, 32) took 0.52 ms this way,
+0.76 ms gate-major and 0.84 ms in torch's ``(T, B, 4H)``). The backward
+buffer is gate-major, ``(4, T, B, H)``, so that each weight gradient is one
+matmul per gate over all steps. The sigmoid rows are negated so that the
+sigmoid costs three passes (``sigmoid_of_negated`` in ``_primitive``).
 """
 
 import numpy as onp
@@ -108,11 +111,16 @@ def forward(spec, inputs, arrays, save):
     H = spec.cell.hidden_size
     R = w_hh.shape[1]
     x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
-    gates = workspace.empty((4, num_steps, batch, H), dtype)
-    for j, block in enumerate(_blocks(w_ih, H, dtype, True, transposed=True)):
-        onp.matmul(x, block, out=gates[j].reshape(num_steps * batch, H))
-    if b_ih is not None:
-        gates += _blocks(onp.add(b_ih, b_hh, dtype=dtype), H, dtype, True)[:, None, None, :, 0]
+    # one matmul for every step's input projection, (T*B, 4H) in the kernel's block order ...
+    w_ih_t = _blocks(w_ih, H, dtype, True, transposed=True).transpose(1, 0, 2).reshape(features, 4 * H)
+    projected = onp.matmul(x, w_ih_t, out=workspace.empty((num_steps * batch, 4 * H), dtype))
+    projected = projected.reshape(num_steps, batch, 4, H).transpose(0, 2, 1, 3)
+    # ... copied (T, 4, B, H), the bias added on the way: each step's gates are one contiguous block
+    gates = workspace.empty((num_steps, 4, batch, H), dtype)
+    if b_ih is None:
+        onp.copyto(gates, projected)
+    else:
+        onp.add(projected, _blocks(onp.add(b_ih, b_hh, dtype=dtype), H, dtype, True)[:, None, :, 0], out=gates)
     # (4, R, H): one stacked matmul per step writes the recurrent term gate-major
     w_hh_t = _blocks(w_hh, H, dtype, True, transposed=True)
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
@@ -127,7 +135,7 @@ def forward(spec, inputs, arrays, save):
     with onp.errstate(over="ignore", under="ignore"):
         for t in order:
             read, write = step_slots(t, spec.reverse)
-            z = gates[:, t]
+            z = gates[t]
             onp.matmul(hs[read], w_hh_t, out=recurrent)
             z += recurrent
             sigmoid_of_negated(z[:3])
@@ -154,19 +162,20 @@ def forward(spec, inputs, arrays, save):
 def _backward_factors(gates, tanh_c, c_before):
     r"""The factors of the backward recurrence that depend only on the forward pass, all steps at once.
 
-    Returns ``(factors, forget, to_cell)``: ``factors`` (4, T, B, H) holds, in
+    ``gates`` are the forward's (T, 4, B, H). Returns ``(factors, forget, to_cell)``: ``factors`` (4, T, B, H) holds, in
     the (o, i, f, g) blocks, :math:`k\,o(1-o)`, :math:`g\,i(1-i)`,
     :math:`c_{t-1} f(1-f)`, :math:`i(1-g^2)`; ``forget`` is :math:`f` and
     ``to_cell`` is :math:`o(1 - k^2)`. The residuals are left as they are: a
     VJP may be applied more than once (``jacobian`` does).
     """
+    gates = gates.transpose(1, 0, 2, 3)  # gate-major views, each block (T, B, H)
     o, i, f, g = gates
     factors = workspace.empty(gates.shape, gates.dtype)
     d_o, d_i, d_f, d_g = factors
     to_cell = onp.multiply(tanh_c, tanh_c, out=workspace.empty(tanh_c.shape, tanh_c.dtype))
     onp.subtract(1.0, to_cell, out=to_cell)
     to_cell *= o
-    # s (1 - s) for the three sigmoid gates in one pass over their contiguous run
+    # s (1 - s) for the three sigmoid gates in one pass over their run
     onp.subtract(1.0, gates[:3], out=factors[:3])
     factors[:3] *= gates[:3]
     d_o *= tanh_c
