@@ -55,6 +55,14 @@ def test_a_released_buffer_is_reused_and_a_held_one_is_not(fresh):
     assert fresh.nbytes == 2 * again.nbytes
 
 
+def test_a_smaller_request_takes_an_idle_buffer_up_to_twice_its_size(fresh):
+    where = address(fresh.empty(SIZE, np.float64))  # released at once
+    assert address(fresh.empty((100, 101), np.float64)) == where  # 1.98x: taken
+    assert fresh.nbytes == 160_000
+    assert address(fresh.empty((100, 99), np.float64)) != where  # 2.02x: too wasteful, a new buffer
+    assert fresh.nbytes == 160_000 + 79_200
+
+
 def test_a_view_keeps_its_buffer_busy(fresh):
     first = fresh.empty(SIZE, np.float64)
     view = first[10:, ::3].T

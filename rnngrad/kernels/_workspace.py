@@ -16,8 +16,9 @@ A buffer is *idle* when the workspace holds the only reference to it: the
 arrays handed out are views of it, and NumPy makes every view refer to the
 array that owns the memory, so a saved residual on autograd's tape, an
 output the caller kept, or a gradient in the caller's hands all keep their
-buffer busy. :meth:`Workspace.empty` hands out an idle buffer of exactly
-the requested size, or allocates a new one. Nothing is ever handed out
+buffer busy. :meth:`Workspace.empty` hands out an idle buffer of the
+requested size or up to twice it (the smallest there is), or allocates a
+new one. Nothing is ever handed out
 twice while in use, whichever thread asks.
 
 The memory is bounded: the workspace holds at most :attr:`Workspace.limit`
@@ -27,6 +28,7 @@ first, and requests it cannot hold are served by plain :func:`numpy.empty`.
 reuse off.
 """
 
+import bisect
 import math
 import sys
 import threading
@@ -55,6 +57,7 @@ class Workspace:
         self.limit = limit
         self.threshold = threshold
         self._buckets = {}  # nbytes -> [uint8 buffer], least recently handed out first
+        self._sizes = []  # the keys of _buckets, ascending
         self._held = 0
         self._lock = threading.Lock()
 
@@ -74,20 +77,33 @@ class Workspace:
             buffer = self._take(nbytes)
         if buffer is None:
             return onp.empty(shape, dtype=dtype)
-        return buffer.view(dtype).reshape(shape)
+        return buffer[:nbytes].view(dtype).reshape(shape)
 
     def _take(self, nbytes):
-        bucket = self._buckets.setdefault(nbytes, [])
-        for k in range(len(bucket)):
-            if _idle(bucket, k):
-                bucket.append(bucket.pop(k))  # most recently used last
-                return bucket[-1]
+        """An idle buffer of ``nbytes`` to twice that, the smallest there is, else a new one of ``nbytes``.
+
+        Taking a larger idle buffer lets the scratch of one phase serve the
+        next (the forward's input projection, the backward's factors), so
+        the workspace holds about what one call keeps alive at once, not
+        every size it ever asked for; at most half of a buffer is unused.
+        """
+        for size in self._sizes[bisect.bisect_left(self._sizes, nbytes) :]:
+            if size > 2 * nbytes:
+                break
+            bucket = self._buckets[size]
+            for k in range(len(bucket)):
+                if _idle(bucket, k):
+                    bucket.append(bucket.pop(k))  # most recently used last
+                    return bucket[-1]
         if self._held + nbytes > self.limit:
             self._drop_idle(self._held + nbytes - self.limit)
             if self._held + nbytes > self.limit:
                 return None
+        if nbytes not in self._buckets:
+            self._buckets[nbytes] = []
+            bisect.insort(self._sizes, nbytes)
         buffer = onp.empty(nbytes, dtype=onp.uint8)
-        bucket.append(buffer)
+        self._buckets[nbytes].append(buffer)
         self._held += nbytes
         return buffer
 
@@ -105,6 +121,7 @@ class Workspace:
                     k += 1
             if not bucket:
                 del self._buckets[nbytes]
+                self._sizes.remove(nbytes)
         return freed
 
     def clear(self):
