@@ -197,3 +197,20 @@ def test_repeated_training_steps_hold_memory_steady(every_buffer):
     for _ in range(3):
         gradient(params)
     assert workspace.nbytes == held
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_can_use_the_workspace_while_a_thread_of_the_parent_holds_its_lock():
+    import os
+    import signal
+
+    with workspace._lock:  # as if another thread were inside empty() at the fork
+        pid = os.fork()
+        if pid == 0:  # the child: must not wait forever on the copied, held lock
+            signal.alarm(10)  # if it does, SIGALRM ends the child and the parent sees it killed
+            try:
+                workspace.empty((200, 200), np.float64)
+            finally:
+                os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

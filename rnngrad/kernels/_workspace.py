@@ -30,6 +30,7 @@ reuse off.
 
 import bisect
 import math
+import os
 import sys
 import threading
 
@@ -132,3 +133,5 @@ class Workspace:
 
 # the kernels' one workspace, public as rnngrad.kernels.workspace
 workspace = Workspace()
+# a child forked while another thread held the lock would wait on it forever; the child's own lock starts free
+os.register_at_fork(after_in_child=lambda: setattr(workspace, "_lock", threading.Lock()))
