@@ -5,8 +5,8 @@ forward and backward pass of a one-layer, one-direction network: outputs
 and final states are reduced with a fixed random linear functional, and the
 gradient is taken with respect to every parameter and the input. The
 implementations run interleaved in one process (a warm-up round first, then
-``--repeats`` rounds, each timing every implementation once), and the table
-reports medians.
+``--repeats`` rounds, each timing every implementation once, after
+``--settle`` seconds of idle time), and the table reports medians.
 
 Columns:
 
@@ -47,6 +47,9 @@ SIZES = {"small": (8, 50, 16, 32), "main": (32, 100, 64, 128), "large": (64, 200
 MODELS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 DTYPES = {"float64": onp.float64, "float32": onp.float32}
+#: Seconds of idle time before each timed call, so that the worker threads one implementation's
+#: BLAS left spinning have gone to sleep before the next implementation is timed.
+SETTLE = 0.2
 
 
 def _median_ms(times):
@@ -149,8 +152,17 @@ def peak_megabytes(run):
         tracemalloc.stop()
 
 
-def run_case(kind, size_name, dtype_name, *, repeats=7, reference=True, use_torch=True):
-    """Measure one row of the table; returns a dict of its columns."""
+def run_case(kind, size_name, dtype_name, *, repeats=7, reference=True, use_torch=True, settle=SETTLE):
+    """Measure one row of the table; returns a dict of its columns.
+
+    Each timed call is the second of two back-to-back calls of its
+    implementation, after ``settle`` seconds of idle time: OpenBLAS's and
+    OpenMP's worker threads keep spinning for a while after a call returns,
+    and on a machine with few cores they would take a core from whichever
+    implementation ran next; the untimed call then wakes the implementation's
+    own threads and caches, so that the timed call sees the steady state of
+    a training loop, which calls one implementation again and again.
+    """
     size, dtype = SIZES[size_name], DTYPES[dtype_name]
     runners = {"fused": _rnngrad_case(kind, size, dtype, "fused")}
     if reference:
@@ -162,6 +174,8 @@ def run_case(kind, size_name, dtype_name, *, repeats=7, reference=True, use_torc
         run()
     for _ in range(repeats):
         for name, run in runners.items():
+            time.sleep(settle)
+            run()
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)
@@ -272,6 +286,12 @@ def build_parser():
         type=lambda s: _choices(s, SIZES, "--skip-reference") if s else [],
         help="sizes at which not to time the slow traced reference loop, e.g. 'large'",
     )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=SETTLE,
+        help=f"idle seconds before each timed call, for BLAS threads left spinning to stop; default {SETTLE}",
+    )
     parser.add_argument("--no-torch", action="store_true", help="leave torch out even when it is installed")
     parser.add_argument("--quick", action="store_true", help="small and main sizes, 3 repeats, no reference at main")
     return parser
@@ -282,6 +302,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.repeats < 1:
         raise SystemExit("--repeats: expected a positive integer")
+    if not args.settle >= 0:
+        raise SystemExit(f"--settle: expected seconds >= 0, got {args.settle}")
     sizes, repeats, skip = args.sizes, args.repeats, set(args.skip_reference)
     if args.quick:
         sizes = [s for s in sizes if s != "large"] or ["small"]
@@ -300,7 +322,11 @@ def main(argv=None):
                 torch.set_num_threads(int(limit))
     for line in environment():
         print(line)
-    print(f"repeats: {repeats} (medians), warm-up first; forward+backward of one layer, one direction", flush=True)
+    print(
+        f"repeats: {repeats} (medians), warm-up first, {args.settle} s idle before each timed call;"
+        " forward+backward of one layer, one direction",
+        flush=True,
+    )
     rows = []
     for kind in args.cells:
         for size_name in sizes:
@@ -312,6 +338,7 @@ def main(argv=None):
                     repeats=repeats,
                     reference=size_name not in skip,
                     use_torch=use_torch,
+                    settle=args.settle,
                 )
                 rows.append(row)
                 print(f"  {kind} {size_name} {dtype_name}: fused {row['fused']:.2f} ms", file=sys.stderr, flush=True)
