@@ -103,6 +103,39 @@ def test_limit_zero_turns_reuse_off(fresh):
     assert fresh.nbytes == 0
 
 
+def test_lowering_the_limit_drops_idle_buffers_at_once(fresh):
+    busy = fresh.empty(SIZE, np.float64)
+    for _ in range(3):
+        fresh.empty((50, 400), np.float64)  # 160 kB, released at once: one idle buffer, reused
+    fresh.empty((300, 100), np.float64)  # 240 kB, idle
+    assert fresh.nbytes == 160_000 + 160_000 + 240_000
+    fresh.limit = 200_000
+    assert fresh.nbytes == 160_000  # what is busy stays, over the limit until it is released
+    fresh.limit = 0
+    assert fresh.nbytes == 160_000
+    del busy
+    fresh.clear()
+    assert fresh.nbytes == 0
+
+
+def test_shapes_and_dtypes_as_numpy_empty_takes_them(fresh):
+    assert fresh.empty(30_000, np.float64).shape == (30_000,)
+    assert fresh.empty(np.int64(30_000), "f4").dtype == np.float32
+    objects = fresh.empty((30_000,), object)  # never pooled: a buffer of references cannot be reinterpreted
+    assert objects.dtype == object and fresh.nbytes == 240_000
+
+
+def test_the_idle_count_is_calibrated_on_this_interpreter():
+    from rnngrad.kernels import _workspace as module
+
+    held = [np.empty(3)]
+    assert module._idle(held, 0)
+    outside = held[0][1:]
+    assert not module._idle(held, 0)
+    del outside
+    assert module._idle(held, 0)
+
+
 def _problem(make, seed=0, steps=40, batch=6):
     model = make()
     rng = np.random.default_rng(seed)
@@ -166,7 +199,8 @@ def test_residuals_on_a_pending_tape_survive_other_calls(every_buffer, make, len
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
 
 
-def test_threads_get_their_own_buffers(every_buffer):
+def test_threads_computing_at_once_get_the_numbers_they_would_alone(every_buffer):
+    """A smoke test: four threads share the workspace; each gradient equals the one computed alone."""
     model, params, x = _problem(lambda: rnngrad.LSTM(6, 24), steps=60, batch=8)
     inputs = [np.random.default_rng(seed).normal(size=x.shape) for seed in range(4)]
     expected = [grad(_loss(model, xs))(params) for xs in inputs]
@@ -200,17 +234,23 @@ def test_repeated_training_steps_hold_memory_steady(every_buffer):
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
-def test_a_forked_child_can_use_the_workspace_while_a_thread_of_the_parent_holds_its_lock():
+def test_a_forked_child_starts_with_an_empty_workspace_and_a_free_lock():
     import os
     import signal
 
+    kept = workspace.empty((200, 200), np.float64)  # noqa: F841 (held by the parent across the fork)
     with workspace._lock:  # as if another thread were inside empty() at the fork
+        workspace._buckets[12345] = []  # and halfway through an update
         pid = os.fork()
         if pid == 0:  # the child: must not wait forever on the copied, held lock
             signal.alarm(10)  # if it does, SIGALRM ends the child and the parent sees it killed
             try:
+                assert workspace.nbytes == 0 and not workspace._buckets
                 workspace.empty((200, 200), np.float64)
-            finally:
-                os._exit(0)
+                assert workspace.nbytes == 320_000
+            except BaseException:
+                os._exit(1)
+            os._exit(0)
+        del workspace._buckets[12345]
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -16,16 +16,15 @@ between calls and reuses one only when nothing refers to it any more (see
 """
 
 from ..cells import GRUCell, LSTMCell, RNNCell
-from . import gru, lstm, rnn
+from . import _workspace, gru, lstm, rnn
 from ._primitive import make_kernel
 from ._workspace import Workspace
-from ._workspace import workspace as _workspace
 
 __all__ = ["kernel_for", "Workspace", "workspace"]
 
 #: The :class:`Workspace` of the fused kernels: ``workspace.clear()`` hands its idle buffers back,
 #: ``workspace.limit`` bounds the bytes it holds (1 GiB unless set) and ``workspace.limit = 0`` turns reuse off.
-workspace = _workspace
+workspace = _workspace.workspace
 
 _KERNELS = {RNNCell: make_kernel(rnn), LSTMCell: make_kernel(lstm), GRUCell: make_kernel(gru)}
 

@@ -18,61 +18,91 @@ array that owns the memory, so a saved residual on autograd's tape, an
 output the caller kept, or a gradient in the caller's hands all keep their
 buffer busy. :meth:`Workspace.empty` hands out an idle buffer of the
 requested size or up to twice it (the smallest there is), or allocates a
-new one. Nothing is ever handed out
-twice while in use, whichever thread asks.
+new one. Nothing is ever handed out twice while in use, whichever thread
+asks. The count that decides "idle" is calibrated once on the running
+interpreter; on a free-threaded build (no GIL) reference counts are not
+exact at any instant, so there the workspace starts turned off.
 
 The memory is bounded: the workspace holds at most :attr:`Workspace.limit`
-bytes (busy and idle together); past it, idle buffers are dropped oldest
-first, and requests it cannot hold are served by plain :func:`numpy.empty`.
-:meth:`Workspace.clear` drops every idle buffer; ``limit = 0`` turns the
-reuse off.
+bytes (busy and idle together); past it, idle buffers are dropped (the
+least recently used of each size first), and requests it cannot hold are
+served by plain :func:`numpy.empty`. Lowering the limit drops idle buffers
+at once; :meth:`Workspace.clear` drops every idle buffer; ``limit = 0``
+turns the reuse off. A child process made by ``fork`` starts with an empty
+workspace.
 """
 
-import bisect
 import math
 import os
 import sys
+import sysconfig
 import threading
+import weakref
 
 import numpy as onp
 
 __all__ = ["Workspace", "workspace"]
 
 
+def _references(bucket, k):
+    return sys.getrefcount(bucket[k])
+
+
+# what an idle buffer (held by its list alone) reads on this interpreter: calibrated, not assumed, so
+# that an interpreter that counts the argument differently still tells one outside holder from none
+_IDLE = _references([onp.empty(1)], 0)
+_FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
 def _idle(bucket, k):
-    """Whether the workspace's list holds the only reference to ``bucket[k]`` (the other one is the argument)."""
-    return sys.getrefcount(bucket[k]) == 2
+    """Whether the workspace's list holds the only reference to ``bucket[k]``."""
+    return _references(bucket, k) == _IDLE
 
 
 class Workspace:
     """A bounded cache of array buffers for the fused kernels.
 
     Args:
-        limit: the most bytes held at once, busy and idle buffers together.
+        limit: the most bytes held at once, busy and idle buffers together
+            (0 on free-threaded Python builds, where reuse is off).
         threshold: requests smaller than this many bytes are plain
             :func:`numpy.empty` (the allocator serves them from memory it
             keeps anyway).
     """
 
-    def __init__(self, limit=1 << 30, threshold=1 << 17):
+    def __init__(self, limit=0 if _FREE_THREADED else 1 << 30, threshold=1 << 17):
+        self._reset()
         self.limit = limit
         self.threshold = threshold
+        _instances.add(self)
+
+    def _reset(self):
+        """Start empty, with a free lock: a forked child's copy may be mid-update or locked by a thread it lacks."""
         self._buckets = {}  # nbytes -> [uint8 buffer], least recently handed out first
-        self._sizes = []  # the keys of _buckets, ascending
-        self._held = 0
         self._lock = threading.Lock()
+
+    @property
+    def limit(self):
+        """The most bytes held at once; setting it lower drops idle buffers until the rest fit."""
+        return self._limit
+
+    @limit.setter
+    def limit(self, value):
+        with self._lock:
+            self._limit = value
+            self._drop_idle(self.nbytes - value)
 
     @property
     def nbytes(self):
         """Bytes held now, busy and idle."""
-        return self._held
+        return sum(size * len(bucket) for size, bucket in list(self._buckets.items()))
 
     def empty(self, shape, dtype):
         """An uninitialized array of ``shape`` and ``dtype``, like :func:`numpy.empty`."""
         dtype = onp.dtype(dtype)
-        shape = tuple(shape)
+        shape = (shape,) if isinstance(shape, (int, onp.integer)) else tuple(shape)
         nbytes = dtype.itemsize * math.prod(shape)  # math.prod: onp.prod costs microseconds
-        if nbytes < self.threshold or nbytes > self.limit:
+        if nbytes < self.threshold or nbytes > self.limit or dtype.hasobject:
             return onp.empty(shape, dtype=dtype)
         with self._lock:
             buffer = self._take(nbytes)
@@ -87,8 +117,12 @@ class Workspace:
         next (the forward's input projection, the backward's factors), so
         the workspace holds about what one call keeps alive at once, not
         every size it ever asked for; at most half of a buffer is unused.
+        Every change is a single statement on ``_buckets``, so that an
+        interrupt between two leaves nothing inconsistent.
         """
-        for size in self._sizes[bisect.bisect_left(self._sizes, nbytes) :]:
+        for size in sorted(self._buckets):
+            if size < nbytes:
+                continue
             if size > 2 * nbytes:
                 break
             bucket = self._buckets[size]
@@ -96,16 +130,13 @@ class Workspace:
                 if _idle(bucket, k):
                     bucket.append(bucket.pop(k))  # most recently used last
                     return bucket[-1]
-        if self._held + nbytes > self.limit:
-            self._drop_idle(self._held + nbytes - self.limit)
-            if self._held + nbytes > self.limit:
+        held = self.nbytes
+        if held + nbytes > self.limit:
+            held -= self._drop_idle(held + nbytes - self.limit)
+            if held + nbytes > self.limit:
                 return None
-        if nbytes not in self._buckets:
-            self._buckets[nbytes] = []
-            bisect.insort(self._sizes, nbytes)
         buffer = onp.empty(nbytes, dtype=onp.uint8)
-        self._buckets[nbytes].append(buffer)
-        self._held += nbytes
+        self._buckets.setdefault(nbytes, []).append(buffer)
         return buffer
 
     def _drop_idle(self, wanted):
@@ -116,22 +147,28 @@ class Workspace:
             while k < len(bucket) and freed < wanted:
                 if _idle(bucket, k):
                     del bucket[k]
-                    self._held -= nbytes
                     freed += nbytes
                 else:
                     k += 1
             if not bucket:
                 del self._buckets[nbytes]
-                self._sizes.remove(nbytes)
         return freed
 
     def clear(self):
         """Drop every idle buffer (busy ones stay until their arrays are gone); returns the bytes freed."""
         with self._lock:
-            return self._drop_idle(self._held)
+            return self._drop_idle(self.nbytes)
 
+
+_instances = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    for instance in list(_instances):
+        instance._reset()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 # the kernels' one workspace, public as rnngrad.kernels.workspace
 workspace = Workspace()
-# a child forked while another thread held the lock would wait on it forever; the child's own lock starts free
-os.register_at_fork(after_in_child=lambda: setattr(workspace, "_lock", threading.Lock()))
