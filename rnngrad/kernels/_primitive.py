@@ -50,6 +50,7 @@ __all__ = [
     "dtype_of",
     "step_masks",
     "masked_outputs",
+    "gate_blocks",
 ]
 
 
@@ -57,7 +58,8 @@ class _Run(tuple):
     """``(outputs, *final_state)``, carrying the forward's saved arrays as ``.residuals``.
 
     The residuals live on the answer, which autograd's tape keeps exactly as
-    long as the backward pass may need it: no cache, nothing global.
+    long as the backward pass may need it; while it does, the workspace they
+    came from sees them referred to and does not hand them out again.
     """
 
 
@@ -192,13 +194,40 @@ def step_slots(t, reverse):
 
 
 def project(inputs, weight, bias, dtype):
-    """``x W^T + b`` for every step at once: (T, B, D) -> (T, B, G), a fresh contiguous array."""
+    """``x W^T + b`` for every step at once: (T, B, D) -> (T, B, G), a contiguous workspace buffer."""
     num_steps, batch, features = inputs.shape
     out = workspace.empty((num_steps * batch, weight.shape[0]), dtype)
     onp.matmul(onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features), weight.T, out=out)
     if bias is not None:
         out += bias
     return out.reshape(num_steps, batch, weight.shape[0])
+
+
+def gate_blocks(weight, hidden, dtype, order, negated, layout="rows"):
+    """torch's ``(G*H, K)`` weight as G blocks in the kernel's gate ``order``, copied to a workspace buffer.
+
+    ``layout`` ``"rows"`` gives ``(G, H, K)``, ``"transposed"`` ``(G, K, H)``,
+    ``"columns"`` ``(K, G*H)`` (the transposed blocks side by side, so that
+    one matmul computes every gate). Block ``j`` is torch's block
+    ``order[j]``, negated where ``negated[j]`` (the sigmoid rows, see
+    :func:`sigmoid_of_negated`), in ``dtype``. A ``(G*H,)`` bias is a
+    ``K = 1`` weight.
+    """
+    count = len(order)
+    rows = weight.reshape(count, hidden, -1)
+    width = rows.shape[2]
+    if layout == "columns":
+        out = workspace.empty((width, count * hidden), dtype)
+        targets = out.reshape(width, count, hidden).transpose(1, 0, 2)
+    else:
+        out = targets = workspace.empty((count, hidden, width) if layout == "rows" else (count, width, hidden), dtype)
+    for j, source in enumerate(order):
+        block = rows[source] if layout == "rows" else rows[source].T
+        if negated[j]:
+            onp.negative(block, out=targets[j])
+        else:
+            onp.copyto(targets[j], block)
+    return out
 
 
 def sigmoid_of_negated(values):

@@ -48,7 +48,7 @@ negated, as in :mod:`.lstm`.
 
 import numpy as onp
 
-from ._primitive import dtype_of, masked_outputs, sigmoid_of_negated, step_masks, step_slots, time_slots
+from ._primitive import dtype_of, gate_blocks, masked_outputs, sigmoid_of_negated, step_masks, step_slots, time_slots
 from ._workspace import workspace
 
 __all__ = ["forward", "backward"]
@@ -59,21 +59,12 @@ def _unpack(spec, arrays):
     return arrays[0], params["weight_ih"], params["weight_hh"], params.get("bias_ih"), params.get("bias_hh")
 
 
-SIGN = (-1.0, -1.0, 1.0)
+NEGATED = (True, True, False)  # the sigmoid gates r, z
 
 
-def _blocks(weight, hidden, dtype, signed, transposed=False):
-    """(3H, K) torch rows -> (3, H, K), or (3, K, H) if ``transposed``; the r and z blocks negated if ``signed``."""
-    rows = weight.reshape(3, hidden, -1)
-    width = rows.shape[2]
-    blocks = workspace.empty((3, width, hidden) if transposed else (3, hidden, width), dtype)
-    for j in range(3):
-        block = rows[j].T if transposed else rows[j]
-        if signed and SIGN[j] < 0:
-            onp.negative(block, out=blocks[j])
-        else:
-            onp.copyto(blocks[j], block)
-    return blocks
+def _blocks(weight, hidden, dtype, signed, layout="rows"):
+    """torch's (3H, K) rows as (r, z, n) blocks (see :func:`._primitive.gate_blocks`), r and z negated if ``signed``."""
+    return gate_blocks(weight, hidden, dtype, (0, 1, 2), NEGATED if signed else (False,) * 3, layout)
 
 
 def _weight_gradient(blocks, right, dtype):
@@ -94,8 +85,8 @@ def forward(spec, inputs, arrays, save):
     x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
     # (r, z, n) blocks: -(pre-activations of r and z without the recurrent term), then x W_in + b_in;
     # one matmul for every step, then copied (T, 3, B, H) so that each step's gates are one contiguous block
-    w_ih_t = _blocks(w_ih, H, dtype, True, transposed=True).transpose(1, 0, 2).reshape(features, 3 * H)
-    projected = onp.matmul(x, w_ih_t, out=workspace.empty((num_steps * batch, 3 * H), dtype))
+    projected = workspace.empty((num_steps * batch, 3 * H), dtype)
+    onp.matmul(x, _blocks(w_ih, H, dtype, True, "columns"), out=projected)
     projected = projected.reshape(num_steps, batch, 3, H).transpose(0, 2, 1, 3)
     gates = workspace.empty((num_steps, 3, batch, H), dtype)
     b_hn = None
@@ -106,7 +97,7 @@ def forward(spec, inputs, arrays, save):
         bias[: 2 * H] += b_hh[: 2 * H]  # (3H,): small, a plain copy
         onp.add(projected, _blocks(bias, H, dtype, True)[:, None, :, 0], out=gates)
         b_hn = b_hh[2 * H :]
-    w_hh_t = _blocks(w_hh, H, dtype, True, transposed=True)
+    w_hh_t = _blocks(w_hh, H, dtype, True, "transposed")
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
     hs = workspace.empty((num_steps + 1, batch, H), dtype)
     hs[first] = h0

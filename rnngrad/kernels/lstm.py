@@ -52,7 +52,7 @@ sigmoid costs three passes (``sigmoid_of_negated`` in ``_primitive``).
 
 import numpy as onp
 
-from ._primitive import dtype_of, masked_outputs, sigmoid_of_negated, step_masks, step_slots, time_slots
+from ._primitive import dtype_of, gate_blocks, masked_outputs, sigmoid_of_negated, step_masks, step_slots, time_slots
 from ._workspace import workspace
 
 __all__ = ["forward", "backward"]
@@ -60,24 +60,12 @@ __all__ = ["forward", "backward"]
 
 # torch's gate blocks are (i, f, g, o); the kernel's are (o, i, f, g)
 ORDER = (3, 0, 1, 2)
-SIGN = (-1.0, -1.0, -1.0, 1.0)
+NEGATED = (True, True, True, False)  # the sigmoid gates o, i, f
 
 
-def _blocks(weight, hidden, dtype, signed, transposed=False):
-    """(4H, K) torch rows -> (4, H, K) in the kernel's order, or (4, K, H) if ``transposed``.
-
-    The sigmoid blocks are negated if ``signed``; the copy is in ``dtype``.
-    """
-    rows = weight.reshape(4, hidden, -1)
-    width = rows.shape[2]
-    blocks = workspace.empty((4, width, hidden) if transposed else (4, hidden, width), dtype)
-    for j, source in enumerate(ORDER):
-        block = rows[source].T if transposed else rows[source]
-        if signed and SIGN[j] < 0:
-            onp.negative(block, out=blocks[j])
-        else:
-            onp.copyto(blocks[j], block)
-    return blocks
+def _blocks(weight, hidden, dtype, signed, layout="rows"):
+    """torch's (4H, K) rows as (o, i, f, g) blocks (:func:`._primitive.gate_blocks`), o, i, f negated if ``signed``."""
+    return gate_blocks(weight, hidden, dtype, ORDER, NEGATED if signed else (False,) * 4, layout)
 
 
 def _rows(blocks):
@@ -112,8 +100,8 @@ def forward(spec, inputs, arrays, save):
     R = w_hh.shape[1]
     x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
     # one matmul for every step's input projection, (T*B, 4H) in the kernel's block order ...
-    w_ih_t = _blocks(w_ih, H, dtype, True, transposed=True).transpose(1, 0, 2).reshape(features, 4 * H)
-    projected = onp.matmul(x, w_ih_t, out=workspace.empty((num_steps * batch, 4 * H), dtype))
+    projected = workspace.empty((num_steps * batch, 4 * H), dtype)
+    onp.matmul(x, _blocks(w_ih, H, dtype, True, "columns"), out=projected)
     projected = projected.reshape(num_steps, batch, 4, H).transpose(0, 2, 1, 3)
     # ... copied (T, 4, B, H), the bias added on the way: each step's gates are one contiguous block
     gates = workspace.empty((num_steps, 4, batch, H), dtype)
@@ -122,7 +110,7 @@ def forward(spec, inputs, arrays, save):
     else:
         onp.add(projected, _blocks(onp.add(b_ih, b_hh, dtype=dtype), H, dtype, True)[:, None, :, 0], out=gates)
     # (4, R, H): one stacked matmul per step writes the recurrent term gate-major
-    w_hh_t = _blocks(w_hh, H, dtype, True, transposed=True)
+    w_hh_t = _blocks(w_hh, H, dtype, True, "transposed")
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
     hs = workspace.empty((num_steps + 1, batch, R), dtype)
     cs = workspace.empty((num_steps + 1, batch, H), dtype)
