@@ -5,8 +5,10 @@ forward and backward pass of a one-layer, one-direction network: outputs
 and final states are reduced with a fixed random linear functional, and the
 gradient is taken with respect to every parameter and the input. The
 implementations run interleaved in one process (a warm-up round first, then
-``--repeats`` rounds, each timing every implementation once, after
-``--settle`` seconds of idle time), and the table reports medians.
+``--repeats`` rounds, each timing every implementation once), and the table
+reports medians. Each timed call is the second of two back-to-back calls of
+its implementation, after ``--settle`` seconds of idle time (see
+:func:`run_case`).
 
 Columns:
 
@@ -26,6 +28,7 @@ Run ``python benchmarks/run.py --help`` (or ``rnngrad bench --help``).
 """
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -290,7 +293,7 @@ def build_parser():
         "--settle",
         type=float,
         default=SETTLE,
-        help=f"idle seconds before each timed call, for BLAS threads left spinning to stop; default {SETTLE}",
+        help=f"idle seconds before each untimed-then-timed pair of calls (for spinning BLAS threads); default {SETTLE}",
     )
     parser.add_argument("--no-torch", action="store_true", help="leave torch out even when it is installed")
     parser.add_argument("--quick", action="store_true", help="small and main sizes, 3 repeats, no reference at main")
@@ -302,7 +305,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.repeats < 1:
         raise SystemExit("--repeats: expected a positive integer")
-    if not args.settle >= 0:
+    if not (math.isfinite(args.settle) and args.settle >= 0):
         raise SystemExit(f"--settle: expected seconds >= 0, got {args.settle}")
     sizes, repeats, skip = args.sizes, args.repeats, set(args.skip_reference)
     if args.quick:

@@ -18,12 +18,23 @@ def test_a_row_has_every_column_and_times_every_implementation(monkeypatch):
     assert "lstm" in table and "tiny" in table and "-" in table  # no torch: its columns are dashes
 
 
-def test_settle_is_the_idle_time_before_each_timed_call(monkeypatch):
+def test_each_timed_call_follows_a_pause_and_an_untimed_call_of_its_own(monkeypatch):
+    events = []
+    clock = iter(range(10**6))
+
+    def case(kind, size, dtype, impl, seed=0):
+        return lambda: events.append(impl)
+
     monkeypatch.setitem(bench.SIZES, "tiny", (2, 3, 4, 5))
-    pauses = []
-    monkeypatch.setattr(bench.time, "sleep", pauses.append)
-    bench.run_case("gru", "tiny", "float32", repeats=3, reference=False, use_torch=False, settle=0.25)
-    assert pauses == [0.25] * 3  # one per timed call: 3 repeats of the fused path alone
+    monkeypatch.setattr(bench, "_rnngrad_case", case)
+    monkeypatch.setattr(bench, "matmul_floor", lambda *args: 1.0)
+    monkeypatch.setattr(bench.time, "sleep", lambda seconds: events.append(("sleep", seconds)))
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: events.append("clock") or next(clock))
+    bench.run_case("gru", "tiny", "float32", repeats=2, use_torch=False, settle=0.25)
+    warm_up = ["fused", "reference"]
+    one_round = [("sleep", 0.25), "fused", "clock", "fused", "clock", ("sleep", 0.25), "reference", "clock"]
+    one_round += ["reference", "clock"]
+    assert events[: len(warm_up) + 2 * len(one_round)] == warm_up + 2 * one_round
 
 
 def test_the_peak_is_measured_with_an_empty_workspace():
@@ -41,6 +52,7 @@ def test_the_peak_is_measured_with_an_empty_workspace():
         (["--repeats", "0"], "--repeats"),
         (["--settle", "-1"], "--settle"),
         (["--settle", "nan"], "--settle"),
+        (["--settle", "inf"], "--settle"),
     ],
 )
 def test_bad_numbers_are_refused_by_name(argv, message, capsys):
