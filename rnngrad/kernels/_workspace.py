@@ -63,16 +63,16 @@ class Workspace:
     """A bounded cache of array buffers for the fused kernels.
 
     Args:
-        limit: the most bytes held at once, busy and idle buffers together
-            (0 on free-threaded Python builds, where reuse is off).
+        limit: the most bytes held at once, busy and idle buffers together;
+            ``None``: 1 GiB, or 0 (reuse off) on free-threaded Python builds.
         threshold: requests smaller than this many bytes are plain
             :func:`numpy.empty` (the allocator serves them from memory it
             keeps anyway).
     """
 
-    def __init__(self, limit=0 if _FREE_THREADED else 1 << 30, threshold=1 << 17):
+    def __init__(self, limit=None, threshold=1 << 17):
         self._reset()
-        self.limit = limit
+        self.limit = (0 if _FREE_THREADED else 1 << 30) if limit is None else limit
         self.threshold = threshold
         _instances.add(self)
 
