@@ -51,6 +51,7 @@ __all__ = [
     "step_masks",
     "masked_outputs",
     "gate_blocks",
+    "step_major_projection",
 ]
 
 
@@ -201,6 +202,25 @@ def project(inputs, weight, bias, dtype):
     if bias is not None:
         out += bias
     return out.reshape(num_steps, batch, weight.shape[0])
+
+
+def step_major_projection(inputs, columns, bias, hidden, dtype):
+    """Every step's input projection ``x W^T + b`` as (T, G, B, H): each step's gates one contiguous block.
+
+    ``columns`` is the (D, G*H) weight (:func:`gate_blocks` with ``layout="columns"``)
+    and ``bias`` its (G, H) blocks or ``None``. One matmul projects every
+    step at once, (T*B, G*H); one pass copies that step-major, adding the
+    bias on the way. Both buffers come from the workspace.
+    """
+    num_steps, batch = inputs.shape[:2]
+    count = columns.shape[1] // hidden
+    projected = project(inputs, columns.T, None, dtype).reshape(num_steps, batch, count, hidden).transpose(0, 2, 1, 3)
+    gates = workspace.empty((num_steps, count, batch, hidden), dtype)
+    if bias is None:
+        onp.copyto(gates, projected)
+    else:
+        onp.add(projected, bias[:, None, :], out=gates)
+    return gates
 
 
 def gate_blocks(weight, hidden, dtype, order, negated, layout="rows"):

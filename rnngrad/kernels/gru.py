@@ -48,7 +48,16 @@ negated, as in :mod:`.lstm`.
 
 import numpy as onp
 
-from ._primitive import dtype_of, gate_blocks, masked_outputs, sigmoid_of_negated, step_masks, step_slots, time_slots
+from ._primitive import (
+    dtype_of,
+    gate_blocks,
+    masked_outputs,
+    sigmoid_of_negated,
+    step_major_projection,
+    step_masks,
+    step_slots,
+    time_slots,
+)
 from ._workspace import workspace
 
 __all__ = ["forward", "backward"]
@@ -80,23 +89,16 @@ def forward(spec, inputs, arrays, save):
     """Outputs (T, B, H), ``(h_T,)`` and the residuals for :func:`backward`."""
     dtype = dtype_of(inputs, arrays)
     h0, w_ih, w_hh, b_ih, b_hh = _unpack(spec, arrays)
-    num_steps, batch, features = inputs.shape
+    num_steps, batch = inputs.shape[:2]
     H = spec.cell.hidden_size
-    x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
-    # (r, z, n) blocks: -(pre-activations of r and z without the recurrent term), then x W_in + b_in;
-    # one matmul for every step, then copied (T, 3, B, H) so that each step's gates are one contiguous block
-    projected = workspace.empty((num_steps * batch, 3 * H), dtype)
-    onp.matmul(x, _blocks(w_ih, H, dtype, True, "columns"), out=projected)
-    projected = projected.reshape(num_steps, batch, 3, H).transpose(0, 2, 1, 3)
-    gates = workspace.empty((num_steps, 3, batch, H), dtype)
-    b_hn = None
-    if b_ih is None:
-        onp.copyto(gates, projected)
-    else:
+    # (r, z, n) blocks: -(pre-activations of r and z without the recurrent term), then x W_in + b_in
+    bias = b_hn = None
+    if b_ih is not None:
         bias = onp.array(b_ih, dtype=dtype)
         bias[: 2 * H] += b_hh[: 2 * H]  # (3H,): small, a plain copy
-        onp.add(projected, _blocks(bias, H, dtype, True)[:, None, :, 0], out=gates)
+        bias = _blocks(bias, H, dtype, True)[:, :, 0]
         b_hn = b_hh[2 * H :]
+    gates = step_major_projection(inputs, _blocks(w_ih, H, dtype, True, "columns"), bias, H, dtype)
     w_hh_t = _blocks(w_hh, H, dtype, True, "transposed")
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
     hs = workspace.empty((num_steps + 1, batch, H), dtype)

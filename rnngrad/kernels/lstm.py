@@ -52,7 +52,16 @@ sigmoid costs three passes (``sigmoid_of_negated`` in ``_primitive``).
 
 import numpy as onp
 
-from ._primitive import dtype_of, gate_blocks, masked_outputs, sigmoid_of_negated, step_masks, step_slots, time_slots
+from ._primitive import (
+    dtype_of,
+    gate_blocks,
+    masked_outputs,
+    sigmoid_of_negated,
+    step_major_projection,
+    step_masks,
+    step_slots,
+    time_slots,
+)
 from ._workspace import workspace
 
 __all__ = ["forward", "backward"]
@@ -95,20 +104,11 @@ def forward(spec, inputs, arrays, save):
     h0, c0 = arrays[:2]
     w_ih, w_hh, b_ih, b_hh, params = _unpack(spec, arrays)
     w_hr = params.get("weight_hr")
-    num_steps, batch, features = inputs.shape
+    num_steps, batch = inputs.shape[:2]
     H = spec.cell.hidden_size
     R = w_hh.shape[1]
-    x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
-    # one matmul for every step's input projection, (T*B, 4H) in the kernel's block order ...
-    projected = workspace.empty((num_steps * batch, 4 * H), dtype)
-    onp.matmul(x, _blocks(w_ih, H, dtype, True, "columns"), out=projected)
-    projected = projected.reshape(num_steps, batch, 4, H).transpose(0, 2, 1, 3)
-    # ... copied (T, 4, B, H), the bias added on the way: each step's gates are one contiguous block
-    gates = workspace.empty((num_steps, 4, batch, H), dtype)
-    if b_ih is None:
-        onp.copyto(gates, projected)
-    else:
-        onp.add(projected, _blocks(onp.add(b_ih, b_hh, dtype=dtype), H, dtype, True)[:, None, :, 0], out=gates)
+    bias = None if b_ih is None else _blocks(onp.add(b_ih, b_hh, dtype=dtype), H, dtype, True)[:, :, 0]
+    gates = step_major_projection(inputs, _blocks(w_ih, H, dtype, True, "columns"), bias, H, dtype)
     # (4, R, H): one stacked matmul per step writes the recurrent term gate-major
     w_hh_t = _blocks(w_hh, H, dtype, True, "transposed")
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
