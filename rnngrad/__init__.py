@@ -10,17 +10,18 @@ The public names:
 * the sequence module: :func:`unroll`, :func:`stack`, :func:`lengths_to_mask`;
 * numerically stable activations: :func:`sigmoid`, :func:`tanh`;
 * around the core: networks (:class:`RecurrentNet`, :class:`BagOfEmbeddings`)
-  and training (:func:`fit`), with the modules :mod:`rnngrad.nn`,
-  :mod:`rnngrad.nets`, :mod:`rnngrad.train`, :mod:`rnngrad.io`,
+  and training (:func:`fit`, and the second-order :class:`HessianFree`), with the modules :mod:`rnngrad.nn`,
+  :mod:`rnngrad.nets`, :mod:`rnngrad.train`, :mod:`rnngrad.hessian_free`, :mod:`rnngrad.io`,
   :mod:`rnngrad.diagnostics`, :mod:`rnngrad.tasks` and :mod:`rnngrad.interop`.
 
 :mod:`rnngrad.testing` (the property battery) needs Hypothesis and is imported
 on its own.
 """
 
-from . import diagnostics, interop, io, nets, nn, tasks, train
+from . import diagnostics, hessian_free, interop, io, nets, nn, tasks, train
 from .activations import sigmoid, tanh
 from .cells import Cell, GRUCell, LayerNormGRUCell, LayerNormLSTMCell, LSTMCell, MGUCell, PeepholeLSTMCell, RNNCell
+from .hessian_free import HessianFree
 from .models import GRU, LSTM, RNN, Recurrent
 from .nets import BagOfEmbeddings, RecurrentNet
 from .sequence import lengths_to_mask, stack, unroll
@@ -34,6 +35,7 @@ __all__ = [
     "Cell",
     "GRU",
     "GRUCell",
+    "HessianFree",
     "LSTM",
     "LSTMCell",
     "LayerNormGRUCell",
@@ -46,6 +48,7 @@ __all__ = [
     "RecurrentNet",
     "diagnostics",
     "fit",
+    "hessian_free",
     "interop",
     "io",
     "lengths_to_mask",

@@ -29,6 +29,7 @@ from autograd.tracer import getval
 
 from ._validation import check_positive_int
 from .cells import make_rng
+from .hessian_free import HessianFree  # re-exported: fit takes one as its optimizer
 
 __all__ = [
     "global_norm",
@@ -40,6 +41,7 @@ __all__ = [
     "truncated_bptt",
     "fit",
     "FitResult",
+    "HessianFree",
 ]
 
 OPTIMIZERS = {"adam": adam, "sgd": sgd}
@@ -242,7 +244,12 @@ def fit(
         params: the initial parameters (nested dict of arrays).
         batches: an iterator of batches (it must not run out before ``num_steps``).
         num_steps: the number of optimizer steps.
-        optimizer: ``"adam"`` or ``"sgd"`` (autograd's, with momentum).
+        optimizer: ``"adam"`` or ``"sgd"`` (autograd's, with momentum), or a
+            :class:`~rnngrad.hessian_free.HessianFree` instance: then its own
+            ``predict`` and ``output_loss`` define the loss (``loss_fn`` is not
+            called), a batch may be a :func:`~rnngrad.hessian_free.batch_pair`
+            of a gradient and a curvature batch, and ``step_size``,
+            ``max_grad_norm`` and ``optimizer_options`` do not apply.
         step_size: the learning rate.
         max_grad_norm: clip threshold, or ``None`` for no clipping.
         evaluate: ``params -> float`` (validation metric), or ``None``.
@@ -255,8 +262,11 @@ def fit(
     Returns:
         a :class:`FitResult`.
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
+    hessian_free = isinstance(optimizer, HessianFree)
+    if not hessian_free and optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)} or a HessianFree, got {optimizer!r}")
+    if hessian_free and (max_grad_norm is not None or optimizer_options):
+        raise ValueError("optimizer: a HessianFree takes no max_grad_norm or optimizer options")
     num_steps = check_positive_int("num_steps", num_steps)
     eval_every = check_positive_int("eval_every", eval_every)
     if patience is not None:
@@ -303,10 +313,28 @@ def fit(
 
     start = time.perf_counter()
     stopped_early = False
+
+    def draw(step):
+        try:
+            return next(batches)
+        except StopIteration:
+            raise ValueError(f"batches: ran out after {step} batches, but num_steps={num_steps}") from None
+
+    def after_hessian_free_step(current, step, info):
+        # HessianFree calls back after its step; the last evaluation is fit's own, below.
+        losses.append(info.loss)
+        if step + 1 < num_steps:
+            callback(current, step + 1, None)
+        elif on_step is not None:
+            on_step(step + 1, info.loss, None)
+
     try:
-        final = OPTIMIZERS[optimizer](
-            gradient, params, callback, num_iters=num_steps, step_size=step_size, **optimizer_options
-        )
+        if hessian_free:
+            final = optimizer.optimize(draw, params, after_hessian_free_step, num_iters=num_steps)
+        else:
+            final = OPTIMIZERS[optimizer](
+                gradient, params, callback, num_iters=num_steps, step_size=step_size, **optimizer_options
+            )
     except _EarlyStopError:
         stopped_early = True
         final = best["params"]

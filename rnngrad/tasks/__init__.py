@@ -3,14 +3,20 @@
 * :mod:`~rnngrad.tasks.order`: word order decides the label (bag of words is at chance);
 * :mod:`~rnngrad.tasks.adding`: the adding problem (trivial MSE 1/6);
 * :mod:`~rnngrad.tasks.copy`: the copy-memory task (memoryless CE ``10 log 8 / (T + 20)``);
+* :mod:`~rnngrad.tasks.pathological`: the long-range problems of Martens and Sutskever (2011)
+  (multiplication, XOR, temporal order, random permutation, noiseless memorization, and adding),
+  each with its loss, baseline and success threshold;
 * :mod:`~rnngrad.tasks.text`: classification of a user's ``label,text`` CSV file;
 * :mod:`~rnngrad.tasks.chars`: a character-level language model on a user's text
   or the shipped public-domain text.
 """
 
-from . import adding, chars, copy, order, text
+from . import adding, chars, copy, order, pathological, text
 
-__all__ = ["TASKS", "adding", "chars", "copy", "order", "text"]
+__all__ = ["PATHOLOGICAL", "TASKS", "adding", "chars", "copy", "order", "pathological", "text"]
 
 #: The names of the built-in tasks, each a module of this package; ``order`` is the default.
 TASKS = ("order", "adding", "copy", "text", "chars")
+
+#: The pathological long-range problems (:data:`rnngrad.tasks.pathological.PROBLEMS`), by name.
+PATHOLOGICAL = tuple(pathological.PROBLEMS)
