@@ -9,17 +9,17 @@ baseline. Every sequence here has exactly T steps (``length``), time-major;
 the paper drew lengths between T and 1.1 T, which adds nothing to the long
 range and a mask to every loss.
 
-=====================  ====================================================  ==================  ===============
-problem                input x (T, B, D) -> target y                         output, loss        baseline
-=====================  ====================================================  ==================  ===============
-``adding``             (value, marker); the sum of the two marked values     linear, MSE         MSE 1/6
-``multiplication``     (value, marker); the product of the two marked values linear, MSE         MSE 7/144
-``xor``                (bit, marker); the XOR of the two marked bits         logistic, CE        error 1/2
-``temporal_order``     one-hot of 8 symbols; which of X, Y came first, second softmax (4), CE    error 3/4
-``temporal_order_3``   the same with three special symbols                   softmax (8), CE     error 7/8
-``random_permutation`` one-hot of 100 symbols; the next symbol at every step softmax (100), CE   error 1/2
-``memorization``       5 bits, blanks, a trigger; repeat the bits at the end  softmax (3), CE     error 31/32
-=====================  ====================================================  ==================  ===============
+======================  =====================================================  =================  ===========
+problem                 input x (T, B, D) -> target y                          output, loss       baseline
+======================  =====================================================  =================  ===========
+``adding``              (value, marker); the sum of the two marked values      linear, MSE        MSE 1/6
+``multiplication``      (value, marker); the product of the two marked values  linear, MSE        MSE 7/144
+``xor``                 (bit, marker); the XOR of the two marked bits          logistic, CE       error 1/2
+``temporal_order``      one-hot of 8 symbols; X or Y, first and second         softmax (4), CE    error 3/4
+``temporal_order_3``    the same with three special symbols                    softmax (8), CE    error 7/8
+``random_permutation``  one-hot of 100 symbols; the next one at every step     softmax (100), CE  error 1/2
+``memorization``        5 bits, blanks, a trigger; the bits again at the end   softmax (3), CE    error 31/32
+======================  =====================================================  =================  ===========
 
 The marked positions follow the paper: for ``multiplication`` and ``xor``
 the first marker falls in the first tenth of the sequence and the second
