@@ -6,7 +6,8 @@ For each problem and length T, and each seed, three runs:
   (structural damping, gradient batch ``--batch``, curvature batch
   ``--curvature-batch``) until the problem is solved or ``--budget`` seconds pass;
 * ``adam-rnn``: the same network trained by Adam for ``--adam-steps`` steps;
-* ``adam-lstm``: an LSTM of the same width trained by Adam the same way.
+* ``adam-lstm``: an LSTM of the same width, its forget gates opened by
+  ``--forget-bias`` (1), trained by Adam the same way.
 
 Every run is measured on one fixed test set of ``--test`` fresh sequences;
 a run succeeds when the problem's metric falls below its threshold
@@ -42,10 +43,10 @@ from rnngrad.train import clip_by_global_norm  # noqa: E402
 METHODS = ("hf-rnn", "adam-rnn", "adam-lstm")
 
 
-def build(problem, cell, hidden, seed):
+def build(problem, cell, hidden, seed, forget_bias=None):
     core = RNN(problem.input_size, hidden, nonlinearity="tanh") if cell == "rnn" else LSTM(problem.input_size, hidden)
     net = RecurrentNet(core, problem.num_outputs, readout=problem.readout)
-    return net, net.init(seed)
+    return net, net.init(seed, forget_bias=forget_bias)
 
 
 def curvature_slice(problem, batch, size):
@@ -84,11 +85,14 @@ def run_hf(problem, length, seed, args):
             if problem.solved(metric):
                 break
     metric = problem.metric(net(params, test[0])[0], test[1])
-    return dict(steps=steps, cg_iterations=cg_total, metric=metric, seconds=time.perf_counter() - start)
+    variant = f"mu {args.structural:.3g}, CG <= {args.max_cg}, batches {args.batch}/{args.curvature_batch}"
+    return dict(
+        steps=steps, cg_iterations=cg_total, metric=metric, seconds=time.perf_counter() - start, variant=variant
+    )
 
 
 def run_adam(problem, length, seed, args, cell):
-    net, params = build(problem, cell, args.hidden, seed)
+    net, params = build(problem, cell, args.hidden, seed, args.forget_bias if cell == "lstm" else None)
     test = problem.generate(args.test, length, 10_000 + seed)
     rng = onp.random.default_rng(seed)
 
@@ -110,24 +114,31 @@ def run_adam(problem, length, seed, args, cell):
 
     params = adam(gradient, params, callback, num_iters=args.adam_steps, step_size=args.adam_lr)
     metric = problem.metric(net(params, test[0])[0], test[1])
-    return dict(steps=args.adam_steps, cg_iterations=0, metric=metric, seconds=time.perf_counter() - start)
+    variant = f"lr {args.adam_lr:g}" + (
+        f", forget bias {args.forget_bias:g}" if cell == "lstm" and args.forget_bias else ""
+    )
+    return dict(
+        steps=args.adam_steps, cg_iterations=0, metric=metric, seconds=time.perf_counter() - start, variant=variant
+    )
 
 
 def table(path):
     rows = {}
     for line in open(path):
         r = json.loads(line)
-        rows.setdefault((r["problem"], r["length"], r["method"]), []).append(r)
-    header = ("problem", "T", "method", "solved", "metric (median)", "baseline", "median time (s)", "steps")
+        # the first runs recorded no variant: Adam at lr 0.001, the LSTM at torch's initialization
+        variant = r.get("variant", "lr 0.001" if r["method"] != "hf-rnn" else "mu 0.0333, CG <= 100, batches 500/100")
+        rows.setdefault((r["problem"], r["length"], r["method"], variant), []).append(r)
+    header = ("problem", "T", "method", "settings", "solved", "metric", "baseline", "time (s)", "steps")
     lines = []
     names = list(pathological.PROBLEMS)
-    for (name, length, method), runs in sorted(
-        rows.items(), key=lambda kv: (names.index(kv[0][0]), kv[0][1], METHODS.index(kv[0][2]))
+    for (name, length, method, variant), runs in sorted(
+        rows.items(), key=lambda kv: (names.index(kv[0][0]), kv[0][1], METHODS.index(kv[0][2]), kv[0][3])
     ):
         problem = pathological.get(name)
         solved = sum(problem.solved(r["metric"]) for r in runs)
         lines.append((
-            name, str(length), method, f"{solved}/{len(runs)}",
+            name, str(length), method, variant, f"{solved}/{len(runs)}",
             f"{problem.metric_name} {onp.median([r['metric'] for r in runs]):.3g}", f"{problem.baseline:.3g}",
             f"{onp.median([r['seconds'] for r in runs]):.0f}", f"{int(onp.median([r['steps'] for r in runs]))}",
         ))  # fmt: skip
@@ -160,6 +171,7 @@ def main(argv=None):
     parser.add_argument("--adam-steps", type=int, default=3000)
     parser.add_argument("--adam-batch", type=int, default=100)
     parser.add_argument("--adam-lr", type=float, default=1e-3)
+    parser.add_argument("--forget-bias", type=float, default=1.0, help="adam-lstm: initial forget gate bias (0: off)")
     parser.add_argument("--test", type=int, default=1000)
     parser.add_argument("--out", default="hf_results.jsonl")
     parser.add_argument("--table", action="store_true", help="print the table of --out and exit")

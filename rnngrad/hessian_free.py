@@ -242,6 +242,10 @@ def gauss_newton_product(predict, output_loss, params, batch, *, structural_weig
     pass (:math:`Jv`, autograd's ``make_jvp``), a Hessian-vector product of
     the loss on the outputs (cheap: no network in it) and one reverse pass
     over the stored trace (:math:`J^\top u`, the kernels' own backward).
+    The forward-mode pass costs what autograd's JVP rule of the fused kernel
+    costs: where that rule runs the traced reference loop, about ten
+    gradients (measured: 369 ms against a 31 ms gradient, tanh RNN,
+    T = 100, B = 100, H = 32).
 
     Returns:
         ``(product, unflatten)``: ``product`` maps a flat vector (the layout of
@@ -336,8 +340,7 @@ class HessianFree:
         output_loss: ``(outputs, batch) -> scalar``, convex in ``outputs``.
         damping: the initial :math:`\lambda` (> 0).
         structural_damping: :math:`\mu`, the weight of the hidden-state penalty
-            relative to :math:`\lambda`; 0 turns it off. Martens and Sutskever
-            report :math:`\mu = 1/30` working across their problems.
+            relative to :math:`\lambda`; 0 turns it off (benchmarks/hessian_free.py uses 1/30).
         max_cg_iterations: the most CG iterations per step (Martens: 250).
         cg_decay: the factor on the previous solution that starts CG (Martens: 0.95).
         cg_tolerance: Martens' relative-progress :math:`\epsilon` (5e-4).
