@@ -28,7 +28,7 @@ from autograd.misc.optimizers import adam, sgd
 from autograd.tracer import getval
 
 from ._validation import check_positive_int
-from .cells import make_rng
+from .utilities import make_rng
 
 __all__ = [
     "global_norm",
