@@ -144,7 +144,9 @@ class Recurrent:
             object.__setattr__(self, name, value)
 
     def __setattr__(self, name, value):
-        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}: {type(self).__name__} is immutable; build a new one")
+        raise dataclasses.FrozenInstanceError(
+            f"cannot assign to field {name!r}: {type(self).__name__} is immutable; build a new one"
+        )
 
     def __delattr__(self, name):
         raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}: {type(self).__name__} is immutable")
