@@ -40,7 +40,7 @@ import autograd.numpy as anp
 import numpy as onp
 from autograd import grad
 
-from . import GRU, LSTM, RNN
+from .models import GRU, LSTM, RNN
 from .kernels import workspace
 
 __all__ = ["main", "SIZES", "run_case"]
