@@ -8,15 +8,17 @@
   each with its loss, baseline and success threshold;
 * :mod:`~rnngrad.tasks.text`: classification of a user's ``label,text`` CSV file;
 * :mod:`~rnngrad.tasks.chars`: a character-level language model on a user's text
-  or the shipped public-domain text.
+  or the shipped public-domain text;
+* :mod:`~rnngrad.tasks.agreement`: negation and subject-pronoun agreement, with
+  the ground truth of what a network must remember at every step.
 """
 
-from . import adding, chars, copy, order, pathological, text
+from . import adding, agreement, chars, copy, order, pathological, text
 
-__all__ = ["PATHOLOGICAL", "TASKS", "adding", "chars", "copy", "order", "pathological", "text"]
+__all__ = ["PATHOLOGICAL", "TASKS", "adding", "agreement", "chars", "copy", "order", "pathological", "text"]
 
 #: The names of the built-in tasks, each a module of this package; ``order`` is the default.
-TASKS = ("order", "adding", "copy", "text", "chars")
+TASKS = ("order", "adding", "copy", "text", "chars", "agreement")
 
 #: The pathological long-range problems (:data:`rnngrad.tasks.pathological.PROBLEMS`), by name.
 PATHOLOGICAL = tuple(pathological.PROBLEMS)

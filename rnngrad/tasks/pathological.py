@@ -39,7 +39,7 @@ import numpy as onp
 
 from .. import nn
 from .._validation import check_choice, check_positive_int
-from ..cells import make_rng
+from ..utilities import make_rng
 from . import adding
 
 __all__ = [
