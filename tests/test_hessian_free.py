@@ -16,7 +16,7 @@ from rnngrad.hessian_free import (
     gauss_newton_product,
     recurrent_predict,
 )
-from rnngrad.tasks import adding
+from rnngrad.tasks import adding, pathological
 from rnngrad.train import fit
 
 
@@ -204,6 +204,19 @@ def test_short_run_on_adding_beats_the_baseline():
     assert result.best_metric < 0.2 * adding.BASELINE_MSE
     assert steps == list(range(1, 21)) and len(result.losses) == 20
     assert hf.last_info is not None and hf.last_info.cg_iterations > 0
+
+
+def test_recurrent_predict_gives_per_step_outputs_and_states_and_a_step_lowers_the_loss():
+    problem = pathological.get("memorization")
+    net = RecurrentNet(RNN(problem.input_size, 8, nonlinearity="tanh"), problem.num_outputs, readout="steps")
+    params = net.init(0)
+    x, y = problem.generate(16, 12, seed=0)
+    outputs, states = recurrent_predict(net)(params, (x, y))
+    assert outputs.shape == (12, 16, 3) and states.shape == (12, 16, 8)
+    np.testing.assert_array_equal(outputs, net(params, x)[0])
+    hf = HessianFree(recurrent_predict(net), lambda z, batch: problem.loss(z, batch[1]), structural_damping=0.1)
+    _, info = hf.step(params, (x, y))
+    assert info.new_loss < info.loss
 
 
 @pytest.mark.parametrize(
