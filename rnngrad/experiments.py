@@ -260,7 +260,7 @@ def run(task="order", *, on_step=None, baseline_model=True, **arguments):
     """Train on one task and measure the test metric: ``prepare(task, **arguments).run(...)``.
 
     Args:
-        task, **arguments: as for :func:`prepare` (``cell``, ``layers``,
+        task, arguments: as for :func:`prepare` (``cell``, ``layers``,
             ``bidirectional``, ``hidden``, ``length``, ``steps``, ``seed``,
             ``data``, ``batch``, ``step_size``, ``label_column``, ``text_column``).
         on_step: ``(step, loss, metric or None)`` progress hook.
