@@ -173,7 +173,7 @@ def _loss_figure(result, plt):
     """Training loss (left) and the validation metric with the baseline (right), legends below the axes."""
     fig, (loss_axis, metric_axis) = plt.subplots(1, 2, figsize=(11, 4.4))
     loss_name = "mse" if result.metric == "mse" else "cross-entropy"
-    curves = [("recurrent network", result.fit)]
+    curves = [(result.cell, result.fit)]
     if result.baseline_fit is not None:
         curves.append((result.baseline_name, result.baseline_fit))
     for (name, fit), colour in zip(curves, ("C0", "C1")):

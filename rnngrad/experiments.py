@@ -1,3 +1,4 @@
+# Over 400 lines: one short recipe per task (five), read side by side, and the one place that checks their arguments.
 """One training run per built-in task: data, network, loss, metric and baseline, wired to :func:`rnngrad.train.fit`.
 
 :func:`run` is what ``rnngrad train`` calls; it is also the shortest
@@ -220,22 +221,30 @@ def prepare(
             raise ValueError(f"data: the {task} task makes its own data and reads no file, got {data!r}")
         return Experiment(**experiment)
     if task == "text":
-        if data is None:
-            raise ValueError("data: the text task needs a CSV file of labelled texts (a label and a text per row)")
-        try:
-            labels, texts = text.read_csv(data, label_column=label_column, text_column=text_column)
-        except OSError as error:
-            raise ValueError(f"data: cannot read {data}: {error.strerror or error}") from None
-        except (ValueError, TypeError) as error:
-            message = str(error)
-            if message.startswith(("label_column:", "text_column:")):
-                raise type(error)(message) from None
-            raise ValueError(f"data: {message}") from None
-        # The test split (10%) must hold at least one row.
-        if len(labels) < 10:
-            raise ValueError(f"data: {data} has {len(labels)} rows, too few for a test split (need at least 10)")
-        return Experiment(**experiment, data=data, rows=(tuple(labels), tuple(texts)))
-    # chars
+        rows = _read_rows(data, label_column, text_column)
+        return Experiment(**experiment, data=data, rows=rows)
+    return Experiment(**experiment, data=data, content=_read_text(data, settings["batch"]))
+
+
+def _read_rows(data, label_column, text_column):
+    """text: the ``(labels, texts)`` of the CSV file ``data``, every problem reported as ``data: ...``."""
+    if data is None:
+        raise ValueError("data: the text task needs a CSV file of labelled texts (a label and a text per row)")
+    try:
+        labels, texts = text.read_csv(data, label_column=label_column, text_column=text_column)
+    except OSError as error:
+        raise ValueError(f"data: cannot read {data}: {error.strerror or error}") from None
+    except (ValueError, TypeError) as error:
+        if str(error).startswith(("label_column:", "text_column:")):
+            raise
+        raise ValueError(f"data: {error}") from None
+    if len(labels) < 10:  # the test split (10%) must hold a row
+        raise ValueError(f"data: {data} has {len(labels)} rows, too few for a test split (need at least 10)")
+    return tuple(labels), tuple(texts)
+
+
+def _read_text(data, batch):
+    """chars: the text of the file ``data`` (the shipped one if ``None``), long enough for ``batch`` streams."""
     if data is None:
         content = chars.default_text()
     else:
@@ -247,13 +256,12 @@ def prepare(
         except UnicodeDecodeError as error:
             raise ValueError(f"data: {data}: expected a UTF-8 text file ({error})") from None
     train_part, valid_part, test_part = chars.split_text(content)
-    needed = settings["batch"] + 1
-    if len(train_part) < needed or min(len(valid_part), len(test_part)) < 2:
+    if len(train_part) < batch + 1 or min(len(valid_part), len(test_part)) < 2:
         raise ValueError(
             f"data: the text has {len(content)} characters; its first 90% (training) needs at least batch + 1 = "
-            f"{needed} and the last two 5% pieces at least 2 each (use a longer text or a smaller --batch)"
+            f"{batch + 1} and the last two 5% pieces at least 2 each (use a longer text or a smaller batch)"
         )
-    return Experiment(**experiment, data=data, content=content)
+    return content
 
 
 def run(task="order", *, on_step=None, baseline_model=True, **arguments):
