@@ -24,6 +24,8 @@ def _agg_backend(monkeypatch):
 @pytest.fixture
 def figures(monkeypatch):
     """The figures the command saves, kept open for inspection."""
+    import matplotlib.figure
+
     saved = []
     original = matplotlib.figure.Figure.savefig
 
