@@ -159,11 +159,9 @@ class Progress:
         self.bar.set_postfix(shown, refresh=False)
 
     def finish(self, steps=None, stopped_early=False):
-        """Close the bar at ``steps`` (the updates applied), marked when training stopped early."""
+        """Close the bar, marked with the step training stopped at when it stopped early."""
         if self.bar is None:
             return
-        if steps is not None and self.bar.n != steps:
-            self.bar.update(steps - self.bar.n)
         if stopped_early:
             self.bar.set_postfix_str(f"stopped early at step {steps}", refresh=False)
         self.bar.close()

@@ -58,10 +58,14 @@ def test_early_stopping_is_announced_and_the_step_count_agrees_with_the_bar(tmp_
     stop = re.search(r"stopped early at step (\d+) of 1000: .* kept the parameters of step (\d+)", printed.out)
     assert stop, printed.out
     steps = int(stop.group(1))
-    assert steps < 1000 and re.search(rf"\| {steps} steps, best at step {stop.group(2)},", printed.out)
+    # an evaluation ends training, so it stops after a multiple of 8 updates (not after the batch drawn next)
+    assert (
+        steps % 8 == 0 and steps < 1000 and re.search(rf"\| {steps} steps, best at step {stop.group(2)},", printed.out)
+    )
     assert _last_bar(printed.err) == (steps, 1000)
     metrics = _strict_json(tmp_path / "metrics.json")
-    assert metrics["stopped_early"] and metrics["steps"] == steps and metrics["best_step"] == int(stop.group(2))
+    assert metrics["stopped_early"] and metrics["steps"] == steps == metrics["evaluations"][-1][0]
+    assert metrics["best_step"] == int(stop.group(2))
 
 
 def test_a_run_to_the_end_says_no_early_stop(tmp_path, capsys):
