@@ -119,3 +119,10 @@ def test_train_help_shows_each_task_default(capsys):
     for piece in ("order 32", "copy 64", "order 1500", "adding 3000", "text 0.005", "chars 16", "adding 50"):
         assert piece in shown
     assert "--label-column" in shown and "0-based index" in shown
+
+
+def test_a_refused_run_leaves_no_default_output_directory(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "--lr", "nan"]) == 2
+    assert cli.main(["train", "--task", "text", "--data", "missing.csv"]) == 2
+    assert capsys.readouterr().out == "" and list(tmp_path.iterdir()) == []
