@@ -6,23 +6,37 @@ The public names:
   :class:`LSTM`, :class:`GRU`, and :class:`Recurrent` for any cell;
 * cells (one step): :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`, the
   variants :class:`PeepholeLSTMCell`, :class:`LayerNormLSTMCell`,
-  :class:`LayerNormGRUCell`, :class:`MGUCell`, and the protocol base :class:`Cell`;
+  :class:`LayerNormGRUCell`, :class:`MGUCell`, the cell protocol
+  :class:`AbstractCell` and the standard cell's base :class:`Cell`;
 * the sequence module: :func:`unroll`, :func:`stack`, :func:`lengths_to_mask`;
 * numerically stable activations: :func:`sigmoid`, :func:`tanh`;
 * around the core: networks (:class:`RecurrentNet`, :class:`BagOfEmbeddings`)
   and training (:func:`fit`), with the modules :mod:`rnngrad.nn`,
   :mod:`rnngrad.nets`, :mod:`rnngrad.train`, :mod:`rnngrad.io`,
-  :mod:`rnngrad.diagnostics`, :mod:`rnngrad.tasks` and :mod:`rnngrad.interop`.
+  :mod:`rnngrad.diagnostics`, :mod:`rnngrad.trace` (every step's states and gates),
+  :mod:`rnngrad.probe` (which units track a property), :mod:`rnngrad.tasks` and
+  :mod:`rnngrad.interop`.
 
 :mod:`rnngrad.testing` (the property battery) needs Hypothesis and is imported
 on its own.
 """
 
-from . import diagnostics, interop, io, nets, nn, tasks, train
+from . import diagnostics, interop, io, nets, nn, probe, tasks, trace, train
 from .activations import sigmoid, tanh
-from .cells import Cell, GRUCell, LayerNormGRUCell, LayerNormLSTMCell, LSTMCell, MGUCell, PeepholeLSTMCell, RNNCell
-from .models import GRU, LSTM, RNN, Recurrent
+from .cells import (
+    AbstractCell,
+    Cell,
+    GRUCell,
+    LayerNormGRUCell,
+    LayerNormLSTMCell,
+    LSTMCell,
+    MGUCell,
+    PeepholeLSTMCell,
+    RNNCell,
+)
+from .models import GRU, LSTM, RNN
 from .nets import BagOfEmbeddings, RecurrentNet
+from .recurrent import Recurrent
 from .sequence import lengths_to_mask, stack, unroll
 from .train import fit
 
@@ -30,6 +44,7 @@ from .train import fit
 __version__ = "0.1.0"
 
 __all__ = [
+    "AbstractCell",
     "BagOfEmbeddings",
     "Cell",
     "GRU",
@@ -51,10 +66,12 @@ __all__ = [
     "lengths_to_mask",
     "nets",
     "nn",
+    "probe",
     "sigmoid",
     "stack",
     "tanh",
     "tasks",
+    "trace",
     "train",
     "unroll",
     "__version__",

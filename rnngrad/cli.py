@@ -20,7 +20,7 @@ import time
 
 import numpy as onp
 
-from . import __version__, experiments
+from . import experiments
 from ._report import Progress, gradflow_figure, have, pyplot, report
 
 __all__ = ["main"]
@@ -109,7 +109,10 @@ def _parser():
         prog="rnngrad",
         description="Train recurrent networks on built-in tasks and look at their gradients.",
     )
-    parser.add_argument("--version", action="version", version=f"rnngrad {__version__}")
+    # The package's version: rnngrad/__init__.py runs before any of its modules, and the command line
+    # sits below the package in the layers, so it reads the attribute rather than importing it.
+    version = getattr(sys.modules[__package__], "__version__", "(unknown version)")
+    parser.add_argument("--version", action="version", version=f"rnngrad {version}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     train = commands.add_parser(

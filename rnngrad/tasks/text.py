@@ -20,7 +20,7 @@ import re
 import numpy as onp
 
 from .._validation import check_positive_int
-from ..cells import make_rng
+from ..utilities import make_rng
 
 __all__ = ["PAD", "UNK", "MIN_ROWS_PER_CLASS", "tokenize", "Vocabulary", "read_csv", "split", "load"]
 
