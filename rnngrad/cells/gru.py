@@ -69,7 +69,7 @@ class GRUCell(Cell):
         return output, new_state
 
     def step_with_gates(self, params, x, state):
-        """:meth:`step`, and the gate activations ``{"r", "z", "n"}`` (B, H) it used (``n`` the candidate)."""
+        """What ``step`` returns, and the gate activations ``{"r", "z", "n"}`` (B, H) it used (``n`` the candidate)."""
         (h,) = state
         gi_r, gi_z, gi_n = np.split(affine(x, params["weight_ih"], params.get("bias_ih")), 3, axis=-1)
         if self.reset_after:

@@ -79,7 +79,7 @@ class LSTMCell(Cell):
         return output, new_state
 
     def step_with_gates(self, params, x, state):
-        """:meth:`step`, and the gate activations ``{"i", "f", "g", "o"}`` (B, H) it used."""
+        """What ``step`` returns, and the gate activations ``{"i", "f", "g", "o"}`` (B, H) it used."""
         h, c = state
         a_i, a_f, a_g, a_o = self.gate_preactivations(params, x, h)
         gates = {"i": sigmoid(a_i), "f": sigmoid(a_f), "g": tanh(a_g), "o": sigmoid(a_o)}

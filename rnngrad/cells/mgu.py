@@ -46,7 +46,7 @@ class MGUCell(Cell):
         return output, new_state
 
     def step_with_gates(self, params, x, state):
-        """:meth:`step`, and the gate activations ``{"f", "n"}`` (B, H) it used (``n`` the candidate)."""
+        """What ``step`` returns, and the gate activations ``{"f", "n"}`` (B, H) it used (``n`` the candidate)."""
         (h,) = state
         H = self.hidden_size
         bias_hh = params.get("bias_hh")
