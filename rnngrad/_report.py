@@ -142,20 +142,26 @@ class Progress:
         else:
             self.bar = tqdm(total=total, desc=label, unit="step", dynamic_ncols=True)
 
-    def update(self, step, loss, metric):
+    def update(self, step, loss, metric, details=None):
+        """One step done; ``details`` (the Hessian-free optimizer's ``cg`` and ``damping``) are shown too."""
         if metric is not None:
             self.metric = metric
+        extra = {
+            name: f"{value:.3g}" if isinstance(value, float) else str(value) for name, value in (details or {}).items()
+        }
         if self.bar is None:
             # at each evaluation, and every tenth of the way when nothing is evaluated
+            tail = "".join(f", {name} {value}" for name, value in extra.items())
             if metric is not None:
-                print(f"step {step}: loss {loss:.4f}, valid {metric:.4f}", flush=True)
+                print(f"step {step}: loss {loss:.4f}, valid {metric:.4f}{tail}", flush=True)
             elif self.metric is None and (step + 1) % self.every == 0:
-                print(f"step {step + 1}/{self.total}: loss {loss:.4f}", flush=True)
+                print(f"step {step + 1}/{self.total}: loss {loss:.4f}{tail}", flush=True)
             return
         self.bar.update(1)
         shown = {"loss": f"{loss:.4f}"}
         if self.metric is not None:
             shown["valid"] = f"{self.metric:.4f}"
+        shown.update(extra)
         self.bar.set_postfix(shown, refresh=False)
 
     def finish(self, steps=None, stopped_early=False):

@@ -129,12 +129,22 @@ def _parser():
     train.add_argument(
         "--length",
         type=_integer(1),
-        help="T: order, longest sentence (at least 3); adding, sequence length (at least 2); copy, delay; "
+        help="T: order, longest sentence (at least 3); adding and the other pathological problems, sequence "
+        "length (adding at least 2, temporal_order 10, memorization 11); copy, delay; "
         f"chars, BPTT chunk; text: from the data ({_per_task('length')})",
     )
     train.add_argument("--steps", type=_integer(1), help=f"optimizer steps, at most ({_per_task('steps')})")
     train.add_argument("--batch", type=_integer(1), help=f"batch size B ({_per_task('batch')})")
     train.add_argument("--lr", type=_number(positive=True), help=f"Adam step size ({_per_task('step_size', '{:g}')})")
+    train.add_argument(
+        "--optimizer",
+        default="adam",
+        choices=list(experiments.OPTIMIZERS),
+        help="adam (default), or hf: Hessian-free optimization for the pathological problems (adding, "
+        "multiplication, xor, temporal_order, ...); --steps and --batch then count HF steps "
+        f"(default {experiments.HF_DEFAULTS['steps']}) and the gradient batch "
+        f"(default {experiments.HF_DEFAULTS['batch']})",
+    )
     train.add_argument(
         "--seed", type=_integer(0), default=0, help="seed of data, initialization and batches (default: 0)"
     )
@@ -249,8 +259,18 @@ def _read_train_arguments(args):
         step_size=args.lr,
         label_column=args.label_column,
         text_column=args.text_column,
+        optimizer=args.optimizer,
     )
     return experiment, out
+
+
+def _optimizer_settings(settings):
+    if settings["optimizer"] == "hf":
+        return (
+            f"optimizer=hf curvature_batch={settings['curvature_batch']} max_cg={settings['max_cg']} "
+            f"structural_damping={settings['structural_damping']:.3g}"
+        )
+    return f"lr={settings['step_size']:g}"
 
 
 def _announce(experiment, out):
@@ -259,7 +279,7 @@ def _announce(experiment, out):
     print(
         f"rnngrad train: task={experiment.task} cell={experiment.cell} layers={experiment.layers} "
         f"bidirectional={experiment.bidirectional} hidden={settings['hidden']}{length} steps={settings['steps']} "
-        f"batch={settings['batch']} lr={settings['step_size']:g} seed={experiment.seed} -> {out}"
+        f"batch={settings['batch']} {_optimizer_settings(settings)} seed={experiment.seed} -> {out}"
     )
     if experiment.rows is not None:
         counts = experiment.class_counts

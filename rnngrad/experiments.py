@@ -21,13 +21,25 @@ import numpy as onp
 
 from . import nn
 from ._validation import check_bool, check_positive_int
+from .hessian_free import HessianFree, batch_pair, recurrent_predict
 from .models import GRU, LSTM, RNN
 from .nets import BagOfEmbeddings, RecurrentNet
-from .tasks import adding, chars, copy, order, text
+from .tasks import adding, chars, copy, order, pathological, text
 from .train import FitResult, fit, minibatches, pad_sequences, stream_batches, truncated_bptt
 from .utilities import make_rng
 
-__all__ = ["CELLS", "DEFAULTS", "MIN_LENGTH", "Experiment", "RunResult", "prepare", "run", "build_core"]
+__all__ = [
+    "CELLS",
+    "DEFAULTS",
+    "HF_DEFAULTS",
+    "MIN_LENGTH",
+    "OPTIMIZERS",
+    "Experiment",
+    "RunResult",
+    "prepare",
+    "run",
+    "build_core",
+]
 
 #: The model class behind each ``--cell`` name of the command line.
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
@@ -42,9 +54,18 @@ DEFAULTS = {
     "text": dict(hidden=64, length=None, steps=500, batch=32, step_size=0.005, clip=5.0, eval_every=50, patience=5),
     "chars": dict(hidden=64, length=32, steps=400, batch=16, step_size=0.005, clip=5.0, eval_every=50, patience=3),
 }
+# the pathological problems of Martens and Sutskever (2011) besides adding: Adam's budget as for adding
+for _name in pathological.PROBLEMS:
+    DEFAULTS.setdefault(_name, dict(DEFAULTS["adding"]))
+#: The optimizers of ``rnngrad train --optimizer``: Adam (every task) and Hessian-free (the pathological problems).
+OPTIMIZERS = ("adam", "hf")
+#: With ``optimizer="hf"``: the steps, the gradient batch, the curvature batch, the evaluation period, the
+#: most CG iterations per step and the structural damping (the settings of docs/hessian_free.rst).
+HF_DEFAULTS = dict(steps=60, batch=500, curvature_batch=100, eval_every=5, max_cg=100, structural_damping=1 / 30)
 #: per task: the smallest ``length`` it can use (order: the shortest sentence;
 #: adding: two marked values); the text task takes its lengths from the data.
 MIN_LENGTH = {"order": order.MIN_LENGTH, "adding": 2, "copy": 1, "chars": 1}
+MIN_LENGTH.update({name: problem.min_length for name, problem in pathological.PROBLEMS.items() if name != "adding"})
 EMBEDDING_SIZE = 16
 #: chars: the validation and test metrics read at most this many characters.
 EVAL_CHARS = 20000
@@ -113,7 +134,8 @@ class Experiment:
 
     Attributes:
         task, cell, layers, bidirectional, seed: as given to :func:`prepare`.
-        settings: :data:`DEFAULTS` of the task with the given values.
+        settings: :data:`DEFAULTS` of the task (and :data:`HF_DEFAULTS` with
+            ``optimizer="hf"``) with the given values; ``settings["optimizer"]`` is the optimizer.
         data: the data file's path, or ``None``.
         rows: text: the ``(labels, texts)`` read from ``data``; else ``None``.
         content: chars: the text to model; else ``None``.
@@ -140,10 +162,14 @@ class Experiment:
         """Train and measure; return a :class:`RunResult`.
 
         Args:
-            on_step: ``(step, loss, metric or None)`` progress hook.
+            on_step: ``(step, loss, metric or None)`` progress hook; with the
+                Hessian-free optimizer it also receives ``details``, a dict of the
+                step's CG iterations (``cg``) and damping (``damping``).
             baseline_model: for ``order``, also train the bag-of-embeddings baseline.
         """
-        runner = {"order": _order, "adding": _adding, "copy": _copy, "text": _text, "chars": _chars}[self.task]
+        runner = {"order": _order, "adding": _adding, "copy": _copy, "text": _text, "chars": _chars}.get(self.task)
+        if runner is None or self.settings["optimizer"] == "hf":
+            runner = _pathological
         rng = make_rng(self.seed)
         options = dict(cell=self.cell, layers=self.layers, bidirectional=self.bidirectional, on_step=on_step)
         if self.task == "order":
@@ -167,11 +193,14 @@ def prepare(
     step_size=None,
     label_column=None,
     text_column=None,
+    optimizer="adam",
 ):
     """Check every argument and read the data; return an :class:`Experiment` ready to :meth:`~Experiment.run`.
 
     Args:
-        task: ``"order"``, ``"adding"``, ``"copy"``, ``"text"`` or ``"chars"``.
+        task: ``"order"``, ``"adding"``, ``"copy"``, ``"text"``, ``"chars"``, or
+            one of the other pathological problems of
+            :mod:`rnngrad.tasks.pathological` (``"multiplication"``, ``"xor"``, ...).
         cell, layers, bidirectional, hidden: the recurrent core.
         length: T (order: the longest sentence; adding: the sequence length;
             copy: the delay; chars: the truncated-BPTT chunk); at least
@@ -182,6 +211,9 @@ def prepare(
             :func:`rnngrad.tasks.text.read_csv`) or text file (``chars``,
             optional); the other tasks make their data and refuse one.
         label_column, text_column: text: the CSV's columns, names or 0-based indices.
+        optimizer: ``"adam"``, or ``"hf"`` (:class:`~rnngrad.hessian_free.HessianFree`,
+            for the pathological problems; ``steps`` and ``batch`` then count
+            Hessian-free steps and the gradient batch, :data:`HF_DEFAULTS`).
 
     Raises:
         ValueError, TypeError: the message starts with the argument's name
@@ -195,7 +227,14 @@ def prepare(
     layers = check_positive_int("layers", layers)
     bidirectional = check_bool("bidirectional", bidirectional)
     seed = check_positive_int("seed", seed, minimum=0)
-    settings = dict(DEFAULTS[task])
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {list(OPTIMIZERS)}, got {optimizer!r}")
+    if optimizer == "hf" and task not in pathological.PROBLEMS:
+        raise ValueError(
+            f"optimizer: 'hf' trains the pathological problems ({', '.join(pathological.PROBLEMS)}), "
+            f"not the {task} task"
+        )
+    settings = dict(DEFAULTS[task], optimizer=optimizer, **(HF_DEFAULTS if optimizer == "hf" else {}))
     for name, value in (("hidden", hidden), ("steps", steps), ("batch", batch)):
         if value is not None:
             settings[name] = check_positive_int(name, value)
@@ -216,7 +255,7 @@ def prepare(
             if value is not None:
                 raise ValueError(f"{name}: only the text task reads a CSV file, got {value!r} for the {task} task")
     experiment = dict(task=task, cell=cell, layers=layers, bidirectional=bidirectional, seed=seed, settings=settings)
-    if task in ("order", "adding", "copy"):
+    if task in ("order", "copy") or task in pathological.PROBLEMS:
         if data is not None:
             raise ValueError(f"data: the {task} task makes its own data and reads no file, got {data!r}")
         return Experiment(**experiment)
@@ -404,6 +443,58 @@ def _adding(experiment, settings, rng, *, cell, layers, bidirectional, on_step):
         test_metric=mse_on(test)(result.params),
         baseline=adding.BASELINE_MSE,
         baseline_name="trivial (predict 1)",
+        fit=result,
+        net=net,
+        params=result.params,
+    )
+
+
+def _pathological(experiment, settings, rng, *, cell, layers, bidirectional, on_step):
+    """A pathological problem (Martens and Sutskever 2011), by Adam or by Hessian-free optimization."""
+    problem = pathological.get(experiment.task)
+    length = settings["length"]
+    valid = problem.generate(500, length, rng)
+    test = problem.generate(2000, length, rng)
+    core = build_core(cell, problem.input_size, settings["hidden"], layers, bidirectional)
+    net = RecurrentNet(core, problem.num_outputs, readout=problem.readout)
+    params = init_remembering(net, rng)
+
+    def metric_on(split):
+        return lambda p: problem.metric(net(p, split[0])[0], split[1])
+
+    def batches():
+        while True:
+            yield problem.generate(settings["batch"], length, rng)
+
+    if settings["optimizer"] == "adam":
+        result = _fit(lambda p, b: problem.loss(net(p, b[0])[0], b[1]), params, batches(), settings,
+                      metric_on(valid), False, on_step)  # fmt: skip
+    else:
+        hf = HessianFree(
+            recurrent_predict(net),
+            lambda outputs, batch: problem.loss(outputs, batch[1]),
+            structural_damping=settings["structural_damping"],
+            max_cg_iterations=settings["max_cg"],
+        )
+        size = settings["curvature_batch"]
+
+        def with_curvature():  # the curvature batch: the first sequences of the gradient batch
+            for x, y in batches():
+                yield batch_pair((x, y), (x[:, :size], y[:, :size] if problem.readout == "steps" else y[:size]))
+
+        def progress(step, loss, metric):
+            info = hf.last_info
+            on_step(step, loss, metric, details={"cg": info.cg_iterations, "damping": info.damping})
+
+        result = fit(None, params, with_curvature(), num_steps=settings["steps"], optimizer=hf,
+                     evaluate=metric_on(valid), eval_every=settings["eval_every"], maximize=False,
+                     on_step=None if on_step is None else progress)  # fmt: skip
+    return dict(
+        metric=problem.metric_name,
+        maximize=False,
+        test_metric=metric_on(test)(result.params),
+        baseline=problem.baseline,
+        baseline_name="trivial (ignores the long-range inputs)",
         fit=result,
         net=net,
         params=result.params,

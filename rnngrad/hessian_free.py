@@ -60,6 +60,7 @@ per-example gradients, which cost a gradient per example here.
 import math
 import time
 
+import autograd.numpy as np
 import numpy as onp
 from autograd import grad, value_and_grad
 from autograd.builtins import tuple as traced_tuple
@@ -520,11 +521,16 @@ def recurrent_predict(net, *, hidden=True):
 
     def predict(params, batch):
         x = batch[0]
-        states, _ = net.core(params["rnn"], x)
+        if net.vocab_size is not None:
+            x = nn.embedding(params["embedding"], x)
+        states, final = net.core(params["rnn"], x)
         if net.readout == "steps":
             features = states
         else:
-            features = states[-1]
+            # RecurrentNet's "final" readout: each direction's state after its last step
+            h_n = final[0] if isinstance(final, tuple) else final
+            last_layer = h_n[-net.core.num_directions :]
+            features = np.concatenate([last_layer[d] for d in range(net.core.num_directions)], axis=-1)
         outputs = nn.linear(params["readout"], features)
         return (outputs, states) if hidden else outputs
 

@@ -8,7 +8,7 @@ from autograd.misc import flatten
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rnngrad import RNN, HessianFree, RecurrentNet
+from rnngrad import LSTM, RNN, HessianFree, RecurrentNet
 from rnngrad.hessian_free import (
     adapt_damping,
     batch_pair,
@@ -204,6 +204,15 @@ def test_short_run_on_adding_beats_the_baseline():
     assert result.best_metric < 0.2 * adding.BASELINE_MSE
     assert steps == list(range(1, 21)) and len(result.losses) == 20
     assert hf.last_info is not None and hf.last_info.cg_iterations > 0
+
+
+def test_recurrent_predict_matches_the_network_for_a_stacked_bidirectional_lstm():
+    net = RecurrentNet(LSTM(3, 4, num_layers=2, bidirectional=True), 2)
+    params = net.init(1)
+    x = np.random.default_rng(2).standard_normal((6, 5, 3))
+    outputs, states = recurrent_predict(net)(params, (x, None))
+    np.testing.assert_allclose(outputs, net(params, x)[0], rtol=1e-12)
+    assert states.shape == (6, 5, 8)
 
 
 def test_recurrent_predict_gives_per_step_outputs_and_states_and_a_step_lowers_the_loss():
