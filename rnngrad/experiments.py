@@ -1,4 +1,5 @@
-# long: one short recipe per task (five), read side by side, and the one place that checks their arguments.
+# long: one short recipe per task (five, one more for the pathological problems), read side by side,
+# and the one place that checks their arguments.
 """One training run per built-in task: data, network, loss, metric and baseline, wired to :func:`rnngrad.train.fit`.
 
 :func:`run` is what ``rnngrad train`` calls; it is also the shortest

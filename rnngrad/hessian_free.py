@@ -1,3 +1,4 @@
+# long: Martens' method in one place (CG, the Gauss-Newton product, the damping rule, the step), math in docstrings.
 r"""Hessian-free optimization: truncated conjugate gradient on a damped Gauss-Newton matrix.
 
 Martens (ICML 2010, "Deep learning via Hessian-free optimization") minimises

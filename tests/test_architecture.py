@@ -123,6 +123,7 @@ LAYERS = [
         "rnngrad.nn",
         "rnngrad.nets",
         "rnngrad.train",
+        "rnngrad.hessian_free",
         "rnngrad.io",
         "rnngrad.interop",
         "rnngrad.diagnostics",
