@@ -16,7 +16,7 @@ between calls and reuses one only when nothing refers to it any more (see
 """
 
 from ..cells import GRUCell, LSTMCell, RNNCell
-from . import _workspace, gru, lstm, rnn
+from . import _workspace, gru, gru_jvp, lstm, lstm_jvp, rnn, rnn_jvp
 from ._primitive import make_kernel
 from ._workspace import Workspace
 
@@ -26,7 +26,11 @@ __all__ = ["kernel_for", "Workspace", "workspace"]
 #: ``workspace.limit`` bounds the bytes it holds (1 GiB unless set) and ``workspace.limit = 0`` turns reuse off.
 workspace = _workspace.workspace
 
-_KERNELS = {RNNCell: make_kernel(rnn), LSTMCell: make_kernel(lstm), GRUCell: make_kernel(gru)}
+_KERNELS = {
+    RNNCell: make_kernel(rnn, rnn_jvp),
+    LSTMCell: make_kernel(lstm, lstm_jvp),
+    GRUCell: make_kernel(gru, gru_jvp),
+}
 
 
 def kernel_for(cell):

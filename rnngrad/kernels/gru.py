@@ -48,7 +48,7 @@ negated, as in :mod:`.lstm`.
 
 import numpy as onp
 
-from ._primitive import (
+from ._common import (
     dtype_of,
     gate_blocks,
     masked_outputs,
@@ -133,8 +133,15 @@ def forward(spec, inputs, arrays, save):
     return outputs, (hs[last].copy(),), ((gates, hidden_n, hs) if save else None)
 
 
-def backward(spec, inputs, arrays, residuals, cotangents, needed):
-    """Cotangents of ``(inputs, h_0, *params)`` from those of ``(outputs, h_T)``."""
+def backward(spec, inputs, arrays, residuals, cotangents, needed, save=False, inject=None):
+    r"""Cotangents of ``(inputs, h_0, *params)`` from those of ``(outputs, h_T)``, and the adjoints.
+
+    ``inject`` (for :mod:`.gru_jvp`) is ``None`` or ``(gates, state)``: terms
+    added to every step's :math:`(\bar a^r, \bar a^z, \bar q, \bar a^n)`
+    ((4, T, B, H)) and to every :math:`\bar s_{t-1}` (either may be
+    ``None``). The adjoints (with ``save``; else ``None``) are that (4, T, B,
+    H) buffer and :math:`\bar h_t = m_t (\bar s_t + \bar y_t)` (T, B, H).
+    """
     dtype = dtype_of(inputs, arrays)
     _, w_ih, w_hh, _, _ = _unpack(spec, arrays)
     gates, hidden_n, hs = residuals
@@ -165,7 +172,11 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     recurrent = onp.empty((batch, H), dtype=dtype)
     step_gates = onp.empty((batch, 3, H), dtype=dtype)
     w_hh_rows = onp.asarray(w_hh, dtype=dtype)
+    inject_gates, inject_state = inject or (None, None)
+    saved_y = workspace.empty((num_steps, batch, H), dtype) if save else None
     for t in reversed(order):
+        if save:
+            grad_y = saved_y[t]
         onp.add(grad_h, g_outputs[t], out=grad_y)
         if masked:
             grad_y *= valid[t]
@@ -174,6 +185,8 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
         onp.multiply(grad_y, to_z[t], out=grad_z)
         onp.multiply(grad_n, to_r[t], out=grad_r)
         onp.multiply(grad_n, r[t], out=grad_q)
+        if inject_gates is not None:
+            buffer[:, t] += inject_gates[:, t]
         onp.copyto(step_gates.transpose(1, 0, 2), buffer[:3, t])
         onp.matmul(step_gates.reshape(batch, 3 * H), w_hh_rows, out=recurrent)
         onp.multiply(grad_y, z[t], out=spare)
@@ -183,6 +196,8 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
         else:
             grad_h, spare = spare, grad_h
         grad_h += recurrent
+        if inject_state is not None:
+            grad_h += inject_state[t]
 
     flat = buffer.reshape(4, num_steps * batch, H)
     grad_i = (flat[0], flat[1], flat[3])
@@ -207,4 +222,4 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     for k, name in enumerate(spec.names, start=2):
         if k in needed:
             grads[k] = wanted[name]()
-    return grads
+    return grads, ((buffer, saved_y) if save else None)

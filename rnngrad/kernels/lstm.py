@@ -52,7 +52,7 @@ sigmoid costs three passes (``sigmoid_of_negated`` in ``_primitive``).
 
 import numpy as onp
 
-from ._primitive import (
+from ._common import (
     dtype_of,
     gate_blocks,
     masked_outputs,
@@ -175,8 +175,17 @@ def _backward_factors(gates, tanh_c, c_before):
     return factors, f, to_cell
 
 
-def backward(spec, inputs, arrays, residuals, cotangents, needed):
-    """Cotangents of ``(inputs, h_0, c_0, *params)`` from those of ``(outputs, h_T, c_T)``."""
+def backward(spec, inputs, arrays, residuals, cotangents, needed, save=False, inject=None):
+    r"""Cotangents of ``(inputs, h_0, c_0, *params)`` from those of ``(outputs, h_T, c_T)``, and the adjoints.
+
+    ``inject`` (for :mod:`.lstm_jvp`) is ``None`` or ``(gates, cell, state)``:
+    terms added to every :math:`\bar a_t` ((4, T, B, H), the kernel's order),
+    to every :math:`\bar c_{t-1}` and to every :math:`\bar s_{t-1}` (either
+    may be ``None``). The adjoints (with ``save``; else ``None``) are
+    ``(a-bar, u-bar, c'-bar, h-bar)``: :math:`\bar a` (4, T, B, H),
+    :math:`\bar u_t` and :math:`\bar c'_t` (T, B, H), and :math:`\bar h_t`
+    (T, B, R) with a projection, else ``None``.
+    """
     dtype = dtype_of(inputs, arrays)
     w_ih, w_hh, _, _, params = _unpack(spec, arrays)
     w_hr = params.get("weight_hr")
@@ -202,6 +211,10 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     spare = onp.empty((batch, H), dtype=dtype)
     recurrent = onp.empty((batch, R), dtype=dtype)
     step_gates = onp.empty((batch, 4, H), dtype=dtype)
+    inject_gates, inject_cell, inject_state = inject or (None, None, None)
+    saved_u = saved_cell = None
+    if save:
+        saved_u, saved_cell = workspace.empty((2, num_steps, batch, H), dtype)
     for t in reversed(order):
         y = grad_y if w_hr is None else grad_out[t]
         onp.add(grad_h, g_outputs[t], out=y)
@@ -209,6 +222,8 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
             y *= valid[t]
         if w_hr is not None:
             onp.matmul(y, w_hr, out=grad_u)
+        if save:
+            saved_u[t] = grad_u
         a = grad_gates[:, t]
         a[0] *= grad_u
         onp.multiply(grad_u, to_cell[t], out=spare)
@@ -217,12 +232,20 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
             grad_c *= invalid[t]
             grad_cell += spare
             a[1:] *= grad_cell
+            if save:
+                saved_cell[t] = grad_cell
             onp.multiply(grad_cell, forget[t], out=spare)
             grad_c += spare
         else:
             grad_c += spare
             a[1:] *= grad_c
+            if save:
+                saved_cell[t] = grad_c
             grad_c *= forget[t]
+        if inject_gates is not None:
+            a += inject_gates[:, t]
+        if inject_cell is not None:
+            grad_c += inject_cell[t]
         onp.copyto(step_gates.transpose(1, 0, 2), a)
         if masked:
             grad_h *= invalid[t]
@@ -230,6 +253,8 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
             grad_h += recurrent
         else:
             onp.matmul(step_gates.reshape(batch, 4 * H), w_hh_k, out=grad_h)
+        if inject_state is not None:
+            grad_h += inject_state[t]
 
     flat = grad_gates.reshape(4, num_steps * batch, H)
     grads = [None] * (3 + len(spec.names))
@@ -258,4 +283,4 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     for k, name in enumerate(spec.names, start=3):
         if k in needed:
             grads[k] = wanted[name]()
-    return grads
+    return grads, ((grad_gates, saved_u, saved_cell, grad_out) if save else None)
