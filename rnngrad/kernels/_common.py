@@ -147,15 +147,16 @@ def accumulate(total, term):
 def products(shape, dtype, pairs):
     """The sum of ``a @ b`` over the pairs ``(a, b)`` with neither ``None`` (zero if none), in the workspace."""
     out = workspace.empty(shape, dtype)
-    started = False
+    term = None
     for a, b in pairs:
         if a is None or b is None:
             continue
-        if started:
-            out += a @ b
-        else:
+        if term is None:
             onp.matmul(a, b, out=out)
-            started = True
+            term = workspace.empty(shape, dtype)
+        else:
+            out += onp.matmul(a, b, out=term)
+    started = term is not None
     if not started:
         out.fill(0)
     return out

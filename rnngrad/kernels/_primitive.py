@@ -6,7 +6,8 @@ is four plain NumPy functions, collected in a :class:`Rules`:
 * ``forward(spec, inputs, arrays, save) -> (outputs, final_state, residuals)``
 * ``backward(spec, inputs, arrays, residuals, cotangents, needed, save, inject) -> (grads, adjoints)``
 * ``tangent(spec, inputs, arrays, residuals, tangents) -> (outputs', final_state', trajectory)``
-* ``second_order(spec, inputs, arrays, residuals, cotangents, adjoints, tangents, cotangent_tangents, needed)``
+* ``second_order(spec, inputs, arrays, residuals, cotangents, adjoints, tangents, cotangent_tangents, needed,
+  trajectory)``, ``trajectory`` that of ``tangent`` in the direction ``tangents`` or ``None``
 
 ``arrays`` is the initial state followed by the parameters in the cell's
 :meth:`~rnngrad.Cell.param_shapes` order; positions ``0, 1, ...`` number
@@ -161,7 +162,9 @@ def _sequence_jvp(argnums, gs, ans, args, kwargs):
     if _boxed(*args, *gs):
         return _fallback(make_jvp, _reference, args, argnums, gs)
     tangents = _placed(1 + len(arrays), argnums, gs, 1)
-    outputs, final, _ = spec.kernel.tangent(spec, inputs, arrays, ans.residuals, tangents)
+    outputs, final, trajectory = spec.kernel.tangent(spec, inputs, arrays, ans.residuals, tangents)
+    # forward over reverse differentiates the backward pass next, in the same direction: keep what it needs
+    ans.tangent = (tangents, trajectory)
     return (outputs, *final)
 
 
@@ -174,9 +177,31 @@ def _backward_jvp(argnums, gs, ans, args, kwargs):
     tangents = _placed(count, argnums, gs, 3)
     cotangent_tangents = _placed(len(cotangents), argnums, gs, 3 + count)
     grads = spec.kernel.second_order(
-        spec, inputs, arrays, run.residuals, cotangents, ans.residuals, tangents, cotangent_tangents, needed
+        spec,
+        inputs,
+        arrays,
+        run.residuals,
+        cotangents,
+        ans.residuals,
+        tangents,
+        cotangent_tangents,
+        needed,
+        _trajectory(run, tangents),
     )
     return tuple(grads[i] for i in needed)
+
+
+def _trajectory(run, tangents):
+    """The forward's tangent trajectory that :func:`_sequence_jvp` kept on ``run``, if in the direction ``tangents``.
+
+    The direction is the same when every tangent is the same object (forward
+    over reverse hands the backward the very tangents the forward had);
+    otherwise ``None``, and ``second_order`` computes it again.
+    """
+    kept, trajectory = getattr(run, "tangent", ((), None))
+    if len(kept) == len(tangents) and all(a is b for a, b in zip(kept, tangents)):
+        return trajectory
+    return None
 
 
 def _backward_vjp(argnums, ans, args, kwargs):

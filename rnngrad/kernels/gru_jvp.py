@@ -154,19 +154,23 @@ def _injections(spec, residuals, adjoints, trajectory, dp, dtype):
     return terms, state
 
 
-def second_order(spec, inputs, arrays, residuals, cotangents, adjoints, tangents, cotangent_tangents, needed):
+def second_order(
+    spec, inputs, arrays, residuals, cotangents, adjoints, tangents, cotangent_tangents, needed, trajectory=None
+):
     r"""Tangents of the backward's cotangents at ``needed``: :math:`\nabla^2 L\, \dot x + J^\top d\bar y`.
 
     ``adjoints`` are those of :func:`.gru.backward` with ``save``;
     ``tangents`` those of ``(inputs, h_0, *params)``, ``cotangent_tangents``
-    those of ``(outputs, h_T)`` (``None`` for zeros).
+    those of ``(outputs, h_T)`` (``None`` for zeros); ``trajectory`` that of
+    :func:`tangent` in the direction ``tangents``, or ``None`` to compute it.
     """
     dtype = dtype_of(inputs, arrays)
     dx, _, dp = _named(spec, tangents, dtype)
     num_steps, batch, features = inputs.shape
     H = spec.cell.hidden_size
     flat_steps = num_steps * batch
-    _, _, trajectory = tangent(spec, inputs, arrays, residuals, tangents)
+    if trajectory is None:
+        _, _, trajectory = tangent(spec, inputs, arrays, residuals, tangents)
     inject = _injections(spec, residuals, adjoints, trajectory, dp, dtype)
     dcotangents = zeros_for(cotangent_tangents, cotangents, dtype)
     grads, _ = gru.backward(spec, inputs, arrays, residuals, dcotangents, needed, False, inject)

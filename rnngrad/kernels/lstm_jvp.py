@@ -88,10 +88,11 @@ def _gate_slopes(gates, tanh_c, dtype):
 def tangent(spec, inputs, arrays, residuals, tangents):
     r"""Tangents of ``(outputs, (h_T, c_T))`` and the trajectory.
 
-    The trajectory is ``(gates', h', c', k', u')``: :math:`(\dot o, \dot i,
-    \dot f, \dot g)` (T, 4, B, H), :math:`\dot s` (T + 1, B, R) and
-    :math:`\dot c` (T + 1, B, H) in time slots, :math:`\dot k` (T, B, H) and,
-    with a projection, :math:`\dot u` (T, B, H).
+    The trajectory is ``(gates', h', c', k', u', slopes, 1 - k^2)``:
+    :math:`(\dot o, \dot i, \dot f, \dot g)` (T, 4, B, H), :math:`\dot s`
+    (T + 1, B, R) and :math:`\dot c` (T + 1, B, H) in time slots,
+    :math:`\dot k` (T, B, H), with a projection :math:`\dot u` (T, B, H)
+    (else ``None``), and the gates' slopes of :func:`_gate_slopes`.
     """
     dtype = dtype_of(inputs, arrays)
     w_ih, w_hh, _, _, params = lstm._unpack(spec, arrays)
@@ -152,45 +153,82 @@ def tangent(spec, inputs, arrays, residuals, tangents):
             onp.copyto(dc, dcs[read], where=keep[t])
             onp.copyto(dhs[write], dhs[read], where=keep[t])
     outputs = dhs[after] if keep is None else masked_outputs(dhs[after], spec, dtype)
-    return outputs, (dhs[last].copy(), dcs[last].copy()), (pre, dhs, dcs, dks, dus)
+    trajectory = (pre, dhs, dcs, dks, dus, slopes, cell_slope)
+    return outputs, (dhs[last].copy(), dcs[last].copy()), trajectory
 
 
 def _injections(spec, residuals, adjoints, trajectory, dp, dtype):
-    """The table of the module docstring: ``(gates (4, T, B, H), cell (T, B, H), state (T, B, R) or None)``."""
-    gates, tanh_c, _, cs, _ = residuals
+    """The table of the module docstring: ``(gates (4, T, B, H), cell (T, B, H), state (T, B, R) or None)``.
+
+    Every step at once, in place in workspace buffers (a temporary per
+    operation would cost a page fault per 4 KiB of it).
+    """
+    gates, k, _, cs, _ = residuals
     grad_gates, grad_u, grad_cell, grad_out = adjoints
-    dgates, _, dcs, dks, _ = trajectory
-    num_steps = tanh_c.shape[0]
-    before = time_slots(num_steps, spec.reverse)[3]
+    dgates, _, dcs, dk, _, slopes, k_slope = trajectory
+    before = time_slots(k.shape[0], spec.reverse)[3]
     o, i, f, g = gates.transpose(1, 0, 2, 3)
     do, di, df, dg = dgates.transpose(1, 0, 2, 3)
-    k, dk, c_prev, dc_prev = tanh_c, dks, cs[before], dcs[before]
-    k_slope = 1.0 - k * k
-    slope_o, slope_i, slope_f = o * (1.0 - o), i * (1.0 - i), f * (1.0 - f)
-    g_slope = 1.0 - g * g
+    slope_o, slope_i, slope_f, slope_g = slopes.transpose(1, 0, 2, 3)
+    c_prev, dc_prev = cs[before], dcs[before]
     d_u = None
     if grad_out is not None and dp.get("weight_hr") is not None:
-        d_u = (grad_out.reshape(-1, grad_out.shape[2]) @ dp["weight_hr"]).reshape(k.shape)
-    d_cell = grad_u * (do * k_slope - 2.0 * o * k * dk)
-    gate_terms = workspace.empty((4, *k.shape), dtype)
-    onp.multiply(grad_u, dk * slope_o + k * (1.0 - 2.0 * o) * do, out=gate_terms[0])
+        rows = k.size // k.shape[2]
+        d_u = products((rows, k.shape[2]), dtype, [(grad_out.reshape(rows, -1), dp["weight_hr"])]).reshape(k.shape)
+    spare, d_cell, cell = (workspace.empty(k.shape, dtype) for _ in range(3))
+    terms = workspace.empty((4, *k.shape), dtype)
+
+    def product_into(out, *factors):
+        onp.multiply(factors[0], factors[1], out=out)
+        for factor in factors[2:]:
+            out *= factor
+        return out
+
+    def one_minus_twice(gate):  # 1 - 2 s, the derivative of s (1 - s) over that of s
+        onp.multiply(gate, -2.0, out=spare)
+        return onp.add(spare, 1.0, out=spare)
+
+    # d_cell: u-bar [o' (1 - k^2) - 2 o k k'] (+ d_u o (1 - k^2))
+    product_into(d_cell, do, k_slope)
+    d_cell -= product_into(cell, o, k, dk, 2.0)
+    d_cell *= grad_u
+    # a^o: u-bar [k' o(1-o) + k (1-2o) o'] (+ d_u k o(1-o))
+    product_into(terms[0], dk, slope_o)
+    terms[0] += product_into(cell, one_minus_twice(o), k, do)
+    terms[0] *= grad_u
     if d_u is not None:
-        d_cell += d_u * o * k_slope
-        gate_terms[0] += d_u * k * slope_o
-    onp.add(d_cell * g * slope_i, grad_cell * (dg * slope_i + g * (1.0 - 2.0 * i) * di), out=gate_terms[1])
-    forget_term = grad_cell * (dc_prev * slope_f + c_prev * (1.0 - 2.0 * f) * df)
-    onp.add(d_cell * c_prev * slope_f, forget_term, out=gate_terms[2])
-    onp.add(d_cell * i * g_slope, grad_cell * (di * g_slope - 2.0 * i * g * dg), out=gate_terms[3])
-    cell_term = d_cell * f + grad_cell * df
-    state_term = None
+        d_cell += product_into(cell, d_u, o, k_slope)
+        terms[0] += product_into(cell, d_u, k, slope_o)
+    # a^i: d_cell g i(1-i) + c'-bar [g' i(1-i) + g (1-2i) i']
+    product_into(terms[1], dg, slope_i)
+    terms[1] += product_into(cell, one_minus_twice(i), g, di)
+    terms[1] *= grad_cell
+    terms[1] += product_into(cell, d_cell, g, slope_i)
+    # a^f: d_cell c_prev f(1-f) + c'-bar [c_prev' f(1-f) + c_prev (1-2f) f']
+    product_into(terms[2], dc_prev, slope_f)
+    terms[2] += product_into(cell, one_minus_twice(f), c_prev, df)
+    terms[2] *= grad_cell
+    terms[2] += product_into(cell, d_cell, c_prev, slope_f)
+    # a^g: d_cell i (1-g^2) + c'-bar [i' (1-g^2) - 2 i g g']
+    product_into(terms[3], di, slope_g)
+    terms[3] -= product_into(cell, i, g, dg, 2.0)
+    terms[3] *= grad_cell
+    terms[3] += product_into(cell, d_cell, i, slope_g)
+    # c_{t-1}: d_cell f + c'-bar f'
+    product_into(cell, d_cell, f)
+    cell += product_into(spare, grad_cell, df)
+    state = None
     if dp.get("weight_hh") is not None:
         blocks = lstm._blocks(dp["weight_hh"], spec.cell.hidden_size, dtype, False)  # (4, H, R)
         flat = grad_gates.reshape(4, -1, grad_gates.shape[3])
-        state_term = sum(flat[j] @ blocks[j] for j in range(4)).reshape(*k.shape[:2], -1)
-    return gate_terms, cell_term, state_term
+        pairs = [(flat[j], blocks[j]) for j in range(4)]
+        state = products((flat.shape[1], blocks.shape[2]), dtype, pairs).reshape(*k.shape[:2], -1)
+    return terms, cell, state
 
 
-def second_order(spec, inputs, arrays, residuals, cotangents, adjoints, tangents, cotangent_tangents, needed):
+def second_order(
+    spec, inputs, arrays, residuals, cotangents, adjoints, tangents, cotangent_tangents, needed, trajectory=None
+):
     r"""Tangents of the backward's cotangents at ``needed``: :math:`\nabla^2 L\, \dot x + J^\top d\bar y`.
 
     ``adjoints`` are those of :func:`.lstm.backward` with ``save``;
@@ -202,12 +240,13 @@ def second_order(spec, inputs, arrays, residuals, cotangents, adjoints, tangents
     num_steps, batch, features = inputs.shape
     H = spec.cell.hidden_size
     flat_steps = num_steps * batch
-    _, _, trajectory = tangent(spec, inputs, arrays, residuals, tangents)
+    if trajectory is None:
+        _, _, trajectory = tangent(spec, inputs, arrays, residuals, tangents)
     inject = _injections(spec, residuals, adjoints, trajectory, dp, dtype)
     dcotangents = zeros_for(cotangent_tangents, cotangents, dtype)
     grads, _ = lstm.backward(spec, inputs, arrays, residuals, dcotangents, needed, False, inject)
     grad_gates, _, _, grad_out = adjoints
-    _, dhs, _, _, dus = trajectory
+    _, dhs, _, _, dus = trajectory[:5]
     flat = grad_gates.reshape(4, flat_steps, H)
     before = time_slots(num_steps, spec.reverse)[3]
     if 0 in needed and dp.get("weight_ih") is not None:

@@ -95,7 +95,9 @@ def tangent(spec, inputs, arrays, states, tangents):
     return outputs, (dstates[last].copy(),), (pre, dstates)
 
 
-def second_order(spec, inputs, arrays, states, cotangents, grad_pre, tangents, cotangent_tangents, needed):
+def second_order(
+    spec, inputs, arrays, states, cotangents, grad_pre, tangents, cotangent_tangents, needed, trajectory=None
+):
     r"""Tangents of the backward's cotangents at ``needed``: :math:`\nabla^2 L\, \dot x + J^\top d\bar y`.
 
     ``grad_pre`` are the backward's adjoints :math:`\bar a_t`; ``tangents``
@@ -107,7 +109,9 @@ def second_order(spec, inputs, arrays, states, cotangents, grad_pre, tangents, c
     num_steps, batch, features = inputs.shape
     hidden = grad_pre.shape[2]
     _, before, after = time_slots(num_steps, spec.reverse)[2:]
-    _, _, (pre_dot, dstates) = tangent(spec, inputs, arrays, states, tangents)
+    if trajectory is None:
+        _, _, trajectory = tangent(spec, inputs, arrays, states, tangents)
+    pre_dot, dstates = trajectory
     flat = grad_pre.reshape(num_steps * batch, hidden)
     inject_pre = inject_state = None
     if spec.cell.nonlinearity != "relu":
