@@ -9,6 +9,8 @@ The public names:
   :class:`LayerNormGRUCell`, :class:`MGUCell`, and the protocol base :class:`Cell`;
 * the sequence module: :func:`unroll`, :func:`stack`, :func:`lengths_to_mask`;
 * numerically stable activations: :func:`sigmoid`, :func:`tanh`;
+* curvature products at a few gradients' cost: :mod:`rnngrad.curvature`
+  (``jvp``, ``ggnvp``, ``hvp``);
 * around the core: networks (:class:`RecurrentNet`, :class:`BagOfEmbeddings`)
   and training (:func:`fit`), with the modules :mod:`rnngrad.nn`,
   :mod:`rnngrad.nets`, :mod:`rnngrad.train`, :mod:`rnngrad.io`,
@@ -18,7 +20,7 @@ The public names:
 on its own.
 """
 
-from . import diagnostics, interop, io, nets, nn, tasks, train
+from . import curvature, diagnostics, interop, io, nets, nn, tasks, train
 from .activations import sigmoid, tanh
 from .cells import Cell, GRUCell, LayerNormGRUCell, LayerNormLSTMCell, LSTMCell, MGUCell, PeepholeLSTMCell, RNNCell
 from .models import GRU, LSTM, RNN, Recurrent
@@ -44,6 +46,7 @@ __all__ = [
     "RNNCell",
     "Recurrent",
     "RecurrentNet",
+    "curvature",
     "diagnostics",
     "fit",
     "interop",

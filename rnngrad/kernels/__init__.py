@@ -5,10 +5,13 @@ sequence, or ``None`` when the cell has none (custom cells, variants), in
 which case :mod:`rnngrad.sequence` runs the traced reference loop.
 
 Each kernel is one direction of one layer as a single autograd primitive
-(:mod:`._primitive`): the forward pass and the backward recurrences of
-:mod:`.rnn`, :mod:`.lstm` and :mod:`.gru` are plain NumPy on whole buffers.
-Higher-order derivatives and forward mode go through the reference loop, so
-they agree with it exactly.
+(:mod:`._primitive`): the forward pass and the backward recurrence of
+:mod:`.rnn`, :mod:`.lstm` and :mod:`.gru`, and the tangents of both in
+:mod:`.rnn_jvp`, :mod:`.lstm_jvp` and :mod:`.gru_jvp`, are plain NumPy on
+whole buffers. So the gradient, forward mode (``make_jvp``), forward over
+reverse and reverse over reverse (Hessian-vector products) run fused; third
+and higher orders go through autograd over the reference loop, which agrees
+with the fused rules to rounding.
 
 The kernels' large buffers come from :data:`workspace`, which keeps them
 between calls and reuses one only when nothing refers to it any more (see
