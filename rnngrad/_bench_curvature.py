@@ -9,8 +9,10 @@ every parameter, the loss :math:`\\ell = \\sum y^2` of the outputs ``y``
 * ``ggn``: :func:`rnngrad.curvature.ggnvp` with :math:`\\ell = \\tfrac12 \\sum y^2`;
 * ``hvp``: :func:`rnngrad.curvature.hvp` of the loss (forward over reverse);
 * ``t fwd``, ``t grad``, ``t jvp``, ``t hvp``: torch on the CPU: forward,
-  backward, ``torch.func.jvp`` and double backward
-  (``autograd.grad(create_graph=True)`` then a second ``grad``);
+  backward, J v and double backward (``autograd.grad(create_graph=True)``
+  then a second ``grad``); J v is ``torch.func.jvp`` where torch has
+  forward-mode rules for the module, else the VJP of the VJP (``t jvp by``
+  says which: torch's oneDNN RNN kernels, which it runs in float32, have none);
 * the ratios the targets are stated in: ``jvp/fwd``, ``ggn/grad``,
   ``hvp/grad``, ``hvp/t hvp``, ``jvp/t jvp``.
 
@@ -72,23 +74,41 @@ def _torch_runners(kind, size, dtype, seed=0):
     def gradient():
         return torch.autograd.grad((module(x)[0] ** 2).sum(), leaves)
 
-    def tangent():
+    def forward_mode():
         return jvp(lambda *p: functional_call(module, dict(zip(names, p)), (x,))[0], primals, vector)
+
+    def double_vjp():
+        # J v as the VJP of the (linear) VJP: torch's oneDNN RNN kernels have no forward-mode rule
+        output = module(x)[0]
+        probe = torch.zeros_like(output, requires_grad=True)
+        pulled = torch.autograd.grad(output, leaves, grad_outputs=probe, create_graph=True)
+        return torch.autograd.grad(pulled, probe, grad_outputs=vector)
+
+    try:
+        forward_mode()
+        tangent, how = forward_mode, "func.jvp"
+    except (NotImplementedError, RuntimeError):
+        tangent, how = double_vjp, "double vjp"
 
     def double_backward():
         first = torch.autograd.grad((module(x)[0] ** 2).sum(), leaves, create_graph=True)
         along = sum((g * v).sum() for g, v in zip(first, vector))
         return torch.autograd.grad(along, leaves)
 
-    return {"t fwd": forward, "t grad": gradient, "t jvp": tangent, "t hvp": double_backward}
+    return {"t fwd": forward, "t grad": gradient, "t jvp": tangent, "t hvp": double_backward}, how
 
 
 def run_curvature_case(kind, size, dtype, *, models, time_runners, repeats=7, use_torch=True, settle=0.2):
     """One row: ``{"cell", "size", "dtype", implementation: median ms, ...}`` (see the module docstring)."""
     runners = _rnngrad_runners(kind, size, dtype, models)
+    how = None
     if use_torch:
-        runners.update(_torch_runners(kind, size, dtype))
-    return time_runners(runners, repeats, settle)
+        torch_runners, how = _torch_runners(kind, size, dtype)
+        runners.update(torch_runners)
+    row = time_runners(runners, repeats, settle)
+    if how is not None:
+        row["t jvp by"] = how
+    return row
 
 
 #: ``(key, title, format)`` of the table; a ratio key ``"a/b"`` is computed from the columns a and b.
@@ -111,4 +131,5 @@ CURVATURE_COLUMNS = [
     ("hvp/t hvp", "hvp/t hvp", "{:.2f}"),
     ("jvp/t jvp", "jvp/t jvp", "{:.2f}"),
     ("grad/t grad", "grad/t grad", "{:.2f}"),
+    ("t jvp by", "t jvp by", "{}"),
 ]

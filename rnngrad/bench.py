@@ -400,7 +400,9 @@ def _curvature_table(cells, sizes, dtypes, repeats, use_torch, settle):
                     kind, size_name, dtype_name, repeats=repeats, use_torch=use_torch, settle=settle
                 )
                 rows.append(row)
-                print(f"  {kind} {size_name} {dtype_name}: hvp {row['hvp']:.2f} ms", file=sys.stderr, flush=True)
+                shown = _ratios(row, _bench_curvature.CURVATURE_COLUMNS)
+                parts = ", ".join(f"{key} {value:.3g}" for key, value in shown.items() if isinstance(value, float))
+                print(f"  {kind} {size_name} {dtype_name}: {parts}", file=sys.stderr, flush=True)
     print()
     print(format_table(rows, _bench_curvature.CURVATURE_COLUMNS))
     print("sizes (B, T, D, H): " + ", ".join(f"{name} {size}" for name, size in SIZES.items() if name in sizes))
