@@ -273,3 +273,32 @@ def test_hessian_vector_product_equals_torchs_double_backward(configuration):
     for name, value in zip(names, theirs):
         expected = np.zeros_like(params[name]) if value is None else value.numpy()
         np.testing.assert_allclose(mine[name], expected, rtol=1e-9, atol=1e-11, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        rnngrad.LSTM(4, 3, num_layers=2, bidirectional=True, dropout=0.3, proj_size=2),
+        rnngrad.GRU(4, 4, num_layers=3, bidirectional=True, residual=True, merge_mode="sum"),
+        rnngrad.RNN(4, 3, num_layers=2, learn_initial_state=True, nonlinearity="relu"),
+        rnngrad.LSTM(4, 3, num_layers=2, variational_dropout=0.2, weight_dropout=0.1, batch_first=True),
+    ],
+    ids=repr,
+)
+def test_curvature_helpers_through_every_model_option_never_run_the_traced_loop(model, monkeypatch):
+    rng = np.random.default_rng(0)
+    params = model.init(seed=0)
+    vector = {key: rng.normal(size=value.shape) for key, value in params.items()}
+    x = rng.normal(size=(3, 5, 4) if model.batch_first else (5, 3, 4))
+
+    def outputs(p):
+        return model(p, x, lengths=[5, 2, 0], train=True, rng=np.random.default_rng(1))[0]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the traced reference loop ran")
+
+    monkeypatch.setattr(_primitive, "_reference", refuse)
+    monkeypatch.setattr(_primitive, "_reference_backward", refuse)
+    curvature.jvp(outputs, params, vector)
+    curvature.hvp(lambda p: anp.sum(outputs(p) ** 2), params, vector)
+    curvature.ggnvp(outputs, lambda y: anp.sum(y**2), params, vector)
