@@ -24,7 +24,7 @@ pass like any other function:
 ==================  =====  ========================================  ==================================
 primitive           mode   rule on plain arrays                      a box in a rule's own arguments
 ==================  =====  ========================================  ==================================
-``F``               VJP    ``backward``; ``B`` itself when boxed      (``B`` is a primitive: see below)
+``F``               VJP    ``backward``; ``B`` itself when boxed     (``B`` is a primitive: see below)
 ``F``               JVP    ``tangent``: :math:`J_F \dot x`           autograd's JVP of the reference
 ``B``               JVP    ``second_order``: :math:`\nabla^2 L\,     autograd's JVP of the reference's
                            \dot x + J_F^\top \dot{\bar y}`           VJP
@@ -32,13 +32,14 @@ primitive           mode   rule on plain arrays                      a box in a 
                            symmetry of :math:`\nabla^2 L`            VJP
 ==================  =====  ========================================  ==================================
 
-``B``'s VJP needs no rule of its own: :math:`\partial B / \partial x` is the
+``B``'s VJP needs no derivation of its own: :math:`\partial B / \partial x` is the
 Hessian of :math:`L`, which is symmetric, so its transpose times ``u`` is
 ``second_order`` in the direction ``u`` (zero elsewhere), and
 :math:`\partial B / \partial \bar y = J_F^\top`, whose transpose times ``u``
 is the forward tangent :math:`J_F u`. So first-order forward mode,
 forward-over-reverse and reverse-over-reverse all run fused. A rule whose own
-arguments are boxed (third order and above) runs
+arguments are boxed (forward over forward, reverse over forward, third order
+and above) runs
 ``sequence._unroll(..., "reference")`` on the same values: exact, slow, and
 itself differentiable.
 """
