@@ -214,17 +214,17 @@ def _backward_vjp(argnums, ans, args, kwargs):
         if _boxed(*args[3:], u):
             return _fallback(make_vjp, _reference_backward, args, argnums, u)
         direction = _placed(count, [3 + i for i in needed], [u[k] for k in range(len(needed))], 3)
-        out = {}
+        out, trajectory = {}, None
+        if argnums[-1] >= 3 + count:
+            outputs, final, trajectory = spec.kernel.tangent(spec, inputs, arrays, run.residuals, direction)
+            out.update((3 + count + k, t) for k, t in enumerate((outputs, *final)))
         primal = tuple(a - 3 for a in argnums if a - 3 < count)
         if primal:
             none = [None] * len(cotangents)
             grads = spec.kernel.second_order(
-                spec, inputs, arrays, run.residuals, cotangents, ans.residuals, direction, none, primal
+                spec, inputs, arrays, run.residuals, cotangents, ans.residuals, direction, none, primal, trajectory
             )
             out.update((3 + i, grads[i]) for i in primal)
-        if argnums[-1] >= 3 + count:
-            outputs, final, _ = spec.kernel.tangent(spec, inputs, arrays, run.residuals, direction)
-            out.update((3 + count + k, t) for k, t in enumerate((outputs, *final)))
         return tuple(out[a] for a in argnums)
 
     return vjp
