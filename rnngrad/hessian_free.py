@@ -459,8 +459,12 @@ class HessianFree:
             self.damping = max(self.min_damping, adapt_damping(damping, rho))
 
         step_size, new_loss = 1.0, chosen_loss
-        if self.line_search:
-            slope = float(gradient @ p)
+        slope = float(gradient @ p)
+        if not slope < 0:
+            # not a descent direction (CG from a stale start, or a wrong curvature product):
+            # Armijo's condition would accept a rise of the loss, so no step is taken
+            step_size, new_loss = 0.0, loss
+        elif self.line_search:
             for _ in range(self.max_line_search):
                 if new_loss <= loss + 1e-2 * step_size * slope:
                     break

@@ -3,7 +3,7 @@
 import autograd.numpy as anp
 import numpy as np
 import pytest
-from autograd import jacobian
+from autograd import grad, jacobian
 from autograd.misc import flatten
 from hypothesis import given
 from hypothesis import strategies as st
@@ -78,6 +78,20 @@ def test_one_step_matches_the_closed_form_least_squares_solution():
     expected, *_ = np.linalg.lstsq(design, y, rcond=None)
     np.testing.assert_allclose(np.append(params["w"], params["b"]), expected, rtol=1e-6, atol=1e-8)
     assert info.step_size == 1.0 and info.cg_iterations <= 6
+
+
+def test_an_ascent_direction_is_never_taken(monkeypatch):
+    from rnngrad import hessian_free
+
+    X, y = _least_squares(np.random.default_rng(8))
+    params = {"w": np.zeros(5), "b": np.zeros(())}
+    hf = HessianFree(_linear_predict, _half_mse)
+    gradient = flatten(grad(lambda p: hf.loss(p, (X, y)))(params))[0]
+    # a "solution" pointing uphill, with a negative model value that would pass Armijo's test
+    uphill = hessian_free.CGResult([0, 1], [np.zeros_like(gradient), 1e-3 * gradient], [0.0, -1.0], 1)
+    monkeypatch.setattr(hessian_free, "conjugate_gradient", lambda *args, **kwargs: uphill)
+    new, info = hf.step(params, (X, y))
+    assert new is params and info.step_size == 0.0 and info.new_loss == info.loss
 
 
 def test_cg_starts_from_the_previous_solution_decayed():
