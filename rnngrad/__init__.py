@@ -6,7 +6,8 @@ The public names:
   :class:`LSTM`, :class:`GRU`, and :class:`Recurrent` for any cell;
 * cells (one step): :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`, the
   variants :class:`PeepholeLSTMCell`, :class:`LayerNormLSTMCell`,
-  :class:`LayerNormGRUCell`, :class:`MGUCell`, the cell protocol
+  :class:`LayerNormGRUCell`, :class:`MGUCell`, :class:`GreffLSTMCell` (the
+  eight variants of Greff et al. 2017), the cell protocol
   :class:`AbstractCell` and the standard cell's base :class:`Cell`;
 * the sequence module: :func:`unroll`, :func:`stack`, :func:`lengths_to_mask`;
 * numerically stable activations: :func:`sigmoid`, :func:`tanh`;
@@ -24,6 +25,7 @@ from .activations import sigmoid, tanh
 from .cells import (
     AbstractCell,
     Cell,
+    GreffLSTMCell,
     GRUCell,
     LayerNormGRUCell,
     LayerNormLSTMCell,
@@ -46,6 +48,7 @@ __all__ = [
     "BagOfEmbeddings",
     "Cell",
     "GRU",
+    "GreffLSTMCell",
     "GRUCell",
     "LSTM",
     "LSTMCell",

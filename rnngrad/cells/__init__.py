@@ -1,6 +1,7 @@
 """One step of each recurrent cell, and the protocol they share."""
 
 from .base import AbstractCell, Cell, affine
+from .greff import GREFF_VARIANTS, GreffLSTMCell
 from .gru import GRUCell
 from .layernorm import LayerNormGRUCell, LayerNormLSTMCell
 from .lstm import LSTMCell
@@ -18,5 +19,7 @@ __all__ = [
     "LayerNormLSTMCell",
     "LayerNormGRUCell",
     "MGUCell",
+    "GreffLSTMCell",
+    "GREFF_VARIANTS",
     "affine",
 ]
