@@ -11,13 +11,15 @@ except ``adding`` at long lengths, which takes several) are in :data:`DEFAULTS`.
 import numpy as onp
 
 from . import nn
+from .cells import GREFF_VARIANTS, GreffLSTMCell
 from .models import GRU, LSTM, RNN
 from .nets import BagOfEmbeddings, RecurrentNet
+from .recurrent import Recurrent
 from .tasks import adding, chars, copy, order, text
 from .train import fit, minibatches, pad_sequences, stream_batches, truncated_bptt
 from .utilities import make_rng
 
-__all__ = ["CELLS", "DEFAULTS", "run", "build_core"]
+__all__ = ["CELLS", "DEFAULTS", "run", "build_core", "greff_core"]
 
 #: The model class behind each ``--cell`` name of the command line.
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
@@ -36,8 +38,22 @@ EMBEDDING_SIZE = 16
 EVAL_CHARS = 20000
 
 
+def greff_core(variant):
+    """A builder of cores of one :class:`~rnngrad.GreffLSTMCell` variant, called as the classes in :data:`CELLS` are."""
+
+    def build(input_size, hidden_size, num_layers=1, bidirectional=False):
+        make_cell = lambda d: GreffLSTMCell(d, hidden_size, variant=variant)  # noqa: E731
+        return Recurrent(make_cell, input_size, num_layers, bidirectional=bidirectional)
+
+    return build
+
+
+# Greff et al.'s LSTM variants by name ("vanilla", "nfg", ...): ``rnngrad train --cell nfg``.
+CELLS.update({variant: greff_core(variant) for variant in GREFF_VARIANTS})
+
+
 def build_core(cell, input_size, hidden, layers=1, bidirectional=False):
-    """An RNN/LSTM/GRU core by name (``"rnn"`` is the tanh Elman network)."""
+    """A recurrent core by name: a key of :data:`CELLS` (``"rnn"`` is the tanh Elman network)."""
     if cell not in CELLS:
         raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
     return CELLS[cell](input_size, hidden, num_layers=layers, bidirectional=bidirectional)

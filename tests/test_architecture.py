@@ -129,7 +129,7 @@ LAYERS = [
         "rnngrad.tasks",
         "rnngrad.testing",
     ],
-    ["rnngrad.experiments", "rnngrad.bench", "rnngrad.cli", "rnngrad.__main__"],
+    ["rnngrad.experiments", "rnngrad.bench", "rnngrad.sweep", "rnngrad.cli", "rnngrad.__main__"],
     ["rnngrad"],
 ]
 
