@@ -59,20 +59,25 @@ from . import experiments
 
 __all__ = [
     "AXES",
+    "TASKS",
     "Study",
     "StudyError",
     "load_study",
     "parse_study",
+    "job_id",
     "run_job",
     "run_study",
     "read_results",
     "summary_table",
+    "plot_variants",
+    "plot_hyperparameters",
     "plot_report",
     "report",
+    "add_arguments",
     "main",
 ]
 
-#: The axes a study may vary: name -> (what it is, its check).
+#: The axes a study may vary: name -> what a value must be.
 AXES = {
     "cell": "a cell name of rnngrad.experiments.CELLS",
     "hidden": "an integer >= 1 (H)",
@@ -80,7 +85,7 @@ AXES = {
     "step_size": "a number > 0 (the learning rate)",
     "seed": "an integer >= 0",
 }
-#: The tasks a study may run (those that need no data file).
+#: The tasks a study may run: those of :data:`rnngrad.experiments.DEFAULTS` that need no data file.
 TASKS = ("order", "adding", "copy", "chars")
 _STUDY_KEYS = {"task", "name", "steps", "batch", "retries"}
 _DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform")
@@ -337,6 +342,7 @@ def _distributed():
 def _client(scheduler, workers):
     Client, _ = _distributed()
     from distributed import LocalCluster
+
     if scheduler is not None:
         return Client(scheduler), None
     # One single-threaded process per core: the jobs are independent and NumPy's own threads would
