@@ -1,0 +1,31 @@
+"""What each part of the LSTM is worth: the test loss of Greff et al.'s eight variants beside the vanilla LSTM.
+
+Drawn from the results files that ``benchmarks/greff.py`` wrote (committed
+beside it in ``benchmarks/results/``) with :func:`rnngrad.sweep.plot_variants`;
+no training happens at build time. Lower is better on both tasks; the dotted
+line is the task's trivial baseline, the dashed one the vanilla LSTM's median.
+"""
+
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+from drawing import COLOURS
+
+from rnngrad import sweep
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "benchmarks", "results")
+TASKS = ("adding", "chars")
+
+records = {task: sweep.read_results(os.path.join(RESULTS, f"greff-{task}.jsonl")) for task in TASKS}
+fig, axes = plt.subplots(1, len(TASKS), figsize=(9.0, 3.6))
+for ax, task in zip(axes, TASKS):
+    sweep.plot_variants(records[task], axes=[ax])
+    ok = [r for r in records[task] if r["status"] == "ok" and r["result"]["test_metric"] is not None]
+    vanilla = np.median([r["result"]["test_metric"] for r in ok if r["job"]["cell"] == "vanilla"])
+    ax.axhline(vanilla, color=COLOURS["LSTM"], linestyle="--", linewidth=1)
+    ax.axhline(ok[0]["result"]["baseline"], color=COLOURS["muted"], linestyle=":", linewidth=1)
+    if task == "adding":
+        ax.set_yscale("log")
+    ax.set_title(f"{task} ({len(ok)} runs)")
+fig.tight_layout()
