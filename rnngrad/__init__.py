@@ -14,13 +14,15 @@ The public names:
 * around the core: networks (:class:`RecurrentNet`, :class:`BagOfEmbeddings`)
   and training (:func:`fit`), with the modules :mod:`rnngrad.nn`,
   :mod:`rnngrad.nets`, :mod:`rnngrad.train`, :mod:`rnngrad.io`,
-  :mod:`rnngrad.diagnostics`, :mod:`rnngrad.tasks` and :mod:`rnngrad.interop`.
+  :mod:`rnngrad.diagnostics`, :mod:`rnngrad.trace` (every step's states and gates),
+  :mod:`rnngrad.probe` (which units track a property), :mod:`rnngrad.tasks` and
+  :mod:`rnngrad.interop`.
 
 :mod:`rnngrad.testing` (the property battery) needs Hypothesis and is imported
 on its own.
 """
 
-from . import diagnostics, interop, io, nets, nn, tasks, train
+from . import diagnostics, interop, io, nets, nn, probe, tasks, trace, train
 from .activations import sigmoid, tanh
 from .cells import (
     AbstractCell,
@@ -67,10 +69,12 @@ __all__ = [
     "lengths_to_mask",
     "nets",
     "nn",
+    "probe",
     "sigmoid",
     "stack",
     "tanh",
     "tasks",
+    "trace",
     "train",
     "unroll",
     "__version__",

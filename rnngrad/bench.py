@@ -40,8 +40,8 @@ import autograd.numpy as anp
 import numpy as onp
 from autograd import grad
 
-from .models import GRU, LSTM, RNN
 from .kernels import workspace
+from .models import GRU, LSTM, RNN
 
 __all__ = ["main", "SIZES", "run_case"]
 

@@ -128,6 +128,8 @@ LAYERS = [
         "rnngrad.diagnostics",
         "rnngrad.tasks",
         "rnngrad.testing",
+        "rnngrad.trace",
+        "rnngrad.probe",
     ],
     ["rnngrad.experiments", "rnngrad.bench", "rnngrad.sweep", "rnngrad.cli", "rnngrad.__main__"],
     ["rnngrad"],

@@ -140,9 +140,9 @@ class AbstractCell(abc.ABC):
 class Cell(AbstractCell):
     """The standard cell: gate-stacked weights of ``hidden_size`` units, and their initialization.
 
-    Subclasses are frozen dataclasses and implement :meth:`param_shapes`,
-    :meth:`step` and, when the state is not a single ``(B, hidden_size)``
-    array, :attr:`state_sizes`.
+    Subclasses are frozen dataclasses and implement
+    :meth:`~AbstractCell.param_shapes`, :meth:`~AbstractCell.step` and, when
+    the state is not a single ``(B, hidden_size)`` array, :attr:`state_sizes`.
 
     Args:
         input_size: D, the number of features of each input step.
@@ -193,7 +193,7 @@ class Cell(AbstractCell):
                 remember by default). Only for cells with a forget gate
                 (:attr:`forget_gate_block`) and biases.
 
-        The parameters are drawn in the order of :meth:`param_shapes`, so a
+        The parameters are drawn in the order of :meth:`~AbstractCell.param_shapes`, so a
         seed gives the same dict every time, with or without ``forget_bias``.
         """
         rng = make_rng(seed)

@@ -75,10 +75,16 @@ class LSTMCell(Cell):
         return shapes
 
     def step(self, params, x, state):
+        output, new_state, _ = self.step_with_gates(params, x, state)
+        return output, new_state
+
+    def step_with_gates(self, params, x, state):
+        """:meth:`step`, and the gate activations ``{"i", "f", "g", "o"}`` (B, H) it used."""
         h, c = state
-        input_gate, forget_gate, candidate, output_gate = self.gate_preactivations(params, x, h)
-        cell_state = sigmoid(forget_gate) * c + sigmoid(input_gate) * tanh(candidate)
-        return self.emit(params, sigmoid(output_gate) * tanh(cell_state), cell_state)
+        a_i, a_f, a_g, a_o = self.gate_preactivations(params, x, h)
+        gates = {"i": sigmoid(a_i), "f": sigmoid(a_f), "g": tanh(a_g), "o": sigmoid(a_o)}
+        cell_state = gates["f"] * c + gates["i"] * gates["g"]
+        return (*self.emit(params, gates["o"] * tanh(cell_state), cell_state), gates)
 
     def gate_preactivations(self, params, x, h):
         """The four (B, H) pre-activations ``(i, f, g, o)`` of ``x W_ih^T + b_ih + h W_hh^T + b_hh``."""

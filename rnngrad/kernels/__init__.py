@@ -33,7 +33,7 @@ def kernel_for(cell):
     """The fused kernel for ``cell``, or ``None`` if there is none.
 
     The match is on the exact type: a subclass of a built-in cell may
-    override :meth:`~rnngrad.Cell.step`, and only the reference loop runs that.
+    override :meth:`~rnngrad.AbstractCell.step`, and only the reference loop runs that.
     """
     if type(cell) is GRUCell and not cell.reset_after:
         return None  # the kernel computes the reset-after form only

@@ -7,7 +7,7 @@ NumPy functions for one direction of one layer:
 * ``backward(spec, inputs, arrays, residuals, cotangents, needed) -> grads``
 
 where ``arrays`` is the initial state followed by the parameters in the
-cell's :meth:`~rnngrad.Cell.param_shapes` order, and ``grads`` holds one
+cell's :meth:`~rnngrad.AbstractCell.param_shapes` order, and ``grads`` holds one
 array per position of ``(inputs, *arrays)`` listed in ``needed`` (``None``
 elsewhere). :func:`fused_sequence` wraps them as a single autograd primitive
 whose answer is the tuple ``(outputs, *final_state)``.
