@@ -135,3 +135,19 @@ def test_each_variant_passes_the_property_battery(variant):
         lambda d: GreffLSTMCell(d, 3, variant=variant),
         settings=settings(settings.default, max_examples=max(3, settings.default.max_examples // 5)),
     )
+
+
+@pytest.mark.parametrize(
+    ("variant", "shown"),
+    [("vanilla", "fgio"), ("nig", "fgo"), ("nfg", "gio"), ("nog", "fgi"), ("cifg", "fgio"), ("fgr", "fgio")],
+)
+def test_a_trace_shows_the_gates_each_variant_has(variant, shown):
+    from rnngrad.trace import trace
+
+    model = rnngrad.Recurrent(lambda d: GreffLSTMCell(d, H, variant=variant), input_size=D)
+    params = model.init(0)
+    record = trace(model, params, np.random.default_rng(0).normal(size=(T, B, D)))
+    gates = sorted(name for name in record.records[0][0] if name in "ifgo")
+    assert "".join(gates) == shown
+    if variant == "cifg":
+        np.testing.assert_allclose(record.values("i"), 1.0 - record.values("f"))

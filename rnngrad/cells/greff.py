@@ -122,29 +122,38 @@ class GreffLSTMCell(Cell):
         return shapes
 
     def step(self, params, x, state):
+        output, new_state, _ = self.step_with_gates(params, x, state)
+        return output, new_state
+
+    def step_with_gates(self, params, x, state):
+        """:meth:`step`, and the gate activations it used: ``{"i", "f", "g", "o"}`` (B, H), less those fixed at 1."""
         h, c = state[0], state[1]
         pre = affine(x, params["weight_ih"], params.get("bias_ih")) + affine(
             h, params["weight_hh"], params.get("bias_hh")
         )
         blocks = dict(zip(self.gates, np.split(pre, len(self.gates), axis=-1)))
         if self.variant == "fgr":
-            for gate, recurrence in zip("ifo", np.split(np.dot(state[2], params["weight_gg"].T), 3, axis=-1)):
-                blocks[gate] = blocks[gate] + recurrence
+            for name, recurrence in zip("ifo", np.split(np.dot(state[2], params["weight_gg"].T), 3, axis=-1)):
+                blocks[name] = blocks[name] + recurrence
 
         def open_gate(name, cell_state):
             if name in self.peepholes:
                 return sigmoid(blocks[name] + params[f"weight_c{name}"] * cell_state)
             return sigmoid(blocks[name])
 
-        forget_gate = open_gate("f", c) if "f" in blocks else 1.0
+        gates = {}
+        if "f" in blocks:
+            gates["f"] = open_gate("f", c)
         if self.variant == "cifg":
-            input_gate = 1.0 - forget_gate
-        else:
-            input_gate = open_gate("i", c) if "i" in blocks else 1.0
-        block_input = blocks["g"] if self.variant == "niaf" else tanh(blocks["g"])
-        cell_state = forget_gate * c + input_gate * block_input
-        output_gate = open_gate("o", cell_state) if "o" in blocks else 1.0
-        h_new = output_gate * (cell_state if self.variant == "noaf" else tanh(cell_state))
+            gates["i"] = 1.0 - gates["f"]
+        elif "i" in blocks:
+            gates["i"] = open_gate("i", c)
+        gates["g"] = blocks["g"] if self.variant == "niaf" else tanh(blocks["g"])
+        cell_state = gates.get("f", 1.0) * c + gates.get("i", 1.0) * gates["g"]
+        if "o" in blocks:
+            gates["o"] = open_gate("o", cell_state)
+        h_new = gates.get("o", 1.0) * (cell_state if self.variant == "noaf" else tanh(cell_state))
         if self.variant == "fgr":
-            return h_new, (h_new, cell_state, np.concatenate([input_gate, forget_gate, output_gate], axis=-1))
-        return h_new, (h_new, cell_state)
+            previous = np.concatenate([gates["i"], gates["f"], gates["o"]], axis=-1)
+            return h_new, (h_new, cell_state, previous), gates
+        return h_new, (h_new, cell_state), gates
