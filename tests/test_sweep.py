@@ -248,3 +248,42 @@ def test_a_failing_job_is_retried_then_recorded_as_failed_and_tried_again_next_t
     assert all(record["status"] == "failed" and "RuntimeError: no luck" in record["error"] for record in records)
     assert sweep.run_study(study, other, scheduler=cluster, progress=print) == (4, 0)
     assert all(record["status"] == "ok" for record in sweep.read_results(other))
+
+
+# -- the report --------------------------------------------------------------------------------------------------
+
+
+def fake_results(tmp_path):
+    """A results file of two cells on adding, three learning rates each, one failure and one divergence."""
+    results = str(tmp_path / "results.jsonl")
+    for cell, scale in (("vanilla", 1.0), ("nfg", 3.0)):
+        for step_size in (0.001, 0.01, 0.1):
+            job = {"task": "adding", "cell": cell, "hidden": 8, "step_size": step_size, "seed": 0}
+            result = {"metric": "mse", "maximize": False, "test_metric": scale * step_size, "baseline": 0.167}
+            result.update(seconds=1.0, steps=10)
+            sweep._append(results, {"id": sweep.job_id(job), "job": job, "status": "ok", "result": result})
+    job = {"task": "adding", "cell": "nfg", "hidden": 8, "step_size": 0.5, "seed": 0}
+    sweep._append(results, {"id": sweep.job_id(job), "job": job, "status": "failed", "error": "RuntimeError: x"})
+    job = dict(job, step_size=0.9)
+    result = {"metric": "mse", "maximize": False, "test_metric": None, "baseline": 0.167, "seconds": 1.0, "steps": 3}
+    sweep._append(results, {"id": sweep.job_id(job), "job": job, "status": "ok", "result": result})
+    return results
+
+
+def test_the_summary_table_has_each_cells_runs_failures_median_best_and_worst(tmp_path):
+    table = sweep.summary_table(sweep.read_results(fake_results(tmp_path)))
+    rows = {line.split()[1]: line.split()[3:] for line in table.splitlines()[2:]}
+    assert rows["vanilla"] == ["3", "0", "0.0100", "0.0010", "0.1000"]
+    assert rows["nfg"] == ["3", "2", "0.0300", "0.0030", "0.3000"]  # one failed, one diverged
+
+
+def test_the_report_draws_the_variants_and_each_varying_hyperparameter(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    results = fake_results(tmp_path)
+    assert sweep.varying_axes(sweep.read_results(results)) == ["step_size"]
+    out = tmp_path / "figures"
+    study = write(tmp_path, '[study]\ntask = "adding"\n')
+    assert sweep.main([study, "--results", results, "--report", "--out", str(out)]) == 0
+    assert "vanilla" in capsys.readouterr().out
+    assert sorted(os.listdir(out)) == ["hyperparameters.png", "variants.png"]
+    assert all((out / name).stat().st_size > 5000 for name in os.listdir(out))
