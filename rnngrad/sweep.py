@@ -483,7 +483,7 @@ def varying_axes(records):
 
 
 def plot_variants(records, axes=None):
-    """Box plots of the test metric per cell, one panel per task: Greff et al.'s gate-importance figure.
+    """Box plots of the test metric per cell, each run a dot, one panel per task: the gate-importance figure.
 
     Args:
         records: from :func:`read_results`.
@@ -499,7 +499,10 @@ def plot_variants(records, axes=None):
         fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
         axes = list(axes[0])
     for ax, ((task, metric), cells) in zip(axes, groups.items()):
-        ax.boxplot(list(cells.values()))
+        ax.boxplot(list(cells.values()), showfliers=False)
+        for position, values in enumerate(cells.values(), start=1):  # few runs a cell: show each one
+            spread = onp.linspace(-0.15, 0.15, len(values)) if len(values) > 1 else [0.0]
+            ax.plot(position + onp.asarray(spread), values, ".", color="0.3", alpha=0.7)
         ax.set_xticks(range(1, len(cells) + 1), list(cells))
         ax.set_title(task)
         ax.set_ylabel(f"test {metric}")

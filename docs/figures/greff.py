@@ -14,7 +14,8 @@ from drawing import COLOURS
 
 from rnngrad import sweep
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "benchmarks", "results")
+# the plot directive runs this script in docs/figures (plot_working_directory)
+RESULTS = os.path.join("..", "..", "benchmarks", "results")
 TASKS = ("adding", "chars")
 
 records = {task: sweep.read_results(os.path.join(RESULTS, f"greff-{task}.jsonl")) for task in TASKS}
