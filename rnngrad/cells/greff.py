@@ -78,7 +78,7 @@ class GreffLSTMCell(Cell):
         input_size: D.
         hidden_size: H.
         bias: whether to use ``bias_ih`` and ``bias_hh``.
-        variant: one of :data:`GREFF_VARIANTS`.
+        variant: one of :data:`rnngrad.cells.GREFF_VARIANTS`.
     """
 
     variant: str = "vanilla"
