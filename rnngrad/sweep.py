@@ -353,7 +353,7 @@ def _client(scheduler, workers):
     return Client(cluster), cluster
 
 
-def run_study(study, results, *, scheduler=None, workers=None, job_function=run_job, progress=None):
+def run_study(study, results, *, scheduler=None, workers=None, job_function=run_job, progress=None, timeout=None):
     """Run every job of ``study`` not yet in the file ``results``, appending each result as it finishes.
 
     Args:
@@ -365,6 +365,9 @@ def run_study(study, results, *, scheduler=None, workers=None, job_function=run_
         job_function: ``job dict -> result dict`` (default :func:`run_job`).
         progress: ``(done, running, failed, total, record) -> None`` after
             each finished job; ``None`` prints a line to stderr.
+        timeout: seconds for the whole run (``None``: no limit); past it the
+            unfinished jobs are cancelled and :class:`TimeoutError` raised
+            (the finished ones are in ``results``).
 
     Returns:
         ``(done, failed)``: the numbers of jobs of the study finished and
@@ -388,7 +391,7 @@ def run_study(study, results, *, scheduler=None, workers=None, job_function=run_
         for key, job in pending.items():
             future = client.submit(job_function, job, key=f"rnngrad-sweep-{key}-{run}", retries=study.retries)
             futures[future] = key
-        for future in as_completed(futures):
+        for future in as_completed(futures, timeout=timeout):
             key = futures[future]
             record = dict(id=key, job=jobs[key], finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
             if future.status == "finished":

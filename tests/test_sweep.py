@@ -27,6 +27,10 @@ step_size = {{log_uniform = [0.001, 0.1]}}
 """
 
 
+#: seconds: a hung cluster fails a test instead of stalling the suite
+TIMEOUT = 120
+
+
 def write(tmp_path, text, name="study.toml"):
     path = tmp_path / name
     path.write_text(text)
@@ -161,7 +165,9 @@ def test_a_study_on_two_workers_equals_its_jobs_run_one_by_one(tmp_path, cluster
     study = tiny_study(tmp_path)
     results = str(tmp_path / "results.jsonl")
     seen = []
-    done, failed = sweep.run_study(study, results, scheduler=cluster, progress=lambda *a: seen.append(a[:4]))
+    done, failed = sweep.run_study(
+        study, results, scheduler=cluster, timeout=TIMEOUT, progress=lambda *a: seen.append(a[:4])
+    )
     assert (done, failed) == (4, 0)
     records, ok = lines_by_id(results)
     assert sorted(ok) == sorted(sweep.job_id(job) for job in study.jobs())
@@ -188,7 +194,12 @@ def test_a_worker_killed_in_a_job_loses_nothing_and_duplicates_nothing(tmp_path,
     results = str(tmp_path / "results.jsonl")
     marker = str(tmp_path / "killed")
     done, failed = sweep.run_study(
-        study, results, scheduler=cluster, job_function=functools.partial(die_once, marker=marker), progress=print
+        study,
+        results,
+        scheduler=cluster,
+        timeout=TIMEOUT,
+        job_function=functools.partial(die_once, marker=marker),
+        progress=print,
     )
     assert os.path.exists(marker)  # a worker did die
     assert (done, failed) == (4, 0)
@@ -212,13 +223,15 @@ def test_a_restart_after_an_interruption_runs_only_the_unfinished_jobs(tmp_path,
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        sweep.run_study(study, results, scheduler=cluster, progress=interrupt_after_two)
+        sweep.run_study(study, results, scheduler=cluster, timeout=TIMEOUT, progress=interrupt_after_two)
     _, first = lines_by_id(results)
     assert len(first) == 2
     calls = tmp_path / "calls"
     calls.mkdir()
     job_function = functools.partial(recording, calls=str(calls))
-    assert sweep.run_study(study, results, scheduler=cluster, job_function=job_function, progress=print) == (4, 0)
+    assert sweep.run_study(
+        study, results, scheduler=cluster, timeout=TIMEOUT, job_function=job_function, progress=print
+    ) == (4, 0)
     records, ok = lines_by_id(results)
     everything = {sweep.job_id(job) for job in study.jobs()}
     assert sorted(os.listdir(calls)) == sorted(everything - set(first))
@@ -240,13 +253,17 @@ def fail_once(job, marker):
 def test_a_failing_job_is_retried_then_recorded_as_failed_and_tried_again_next_time(tmp_path, cluster):
     results = str(tmp_path / "results.jsonl")
     once = functools.partial(fail_once, marker=str(tmp_path / "failed"))
-    assert sweep.run_study(tiny_study(tmp_path, retries=1), results, scheduler=cluster, job_function=once) == (4, 0)
+    assert sweep.run_study(
+        tiny_study(tmp_path, retries=1), results, scheduler=cluster, timeout=TIMEOUT, job_function=once
+    ) == (4, 0)
     other = str(tmp_path / "other.jsonl")
     study = tiny_study(tmp_path, retries=0)
-    assert sweep.run_study(study, other, scheduler=cluster, job_function=fail_always, progress=print) == (0, 4)
+    assert sweep.run_study(
+        study, other, scheduler=cluster, timeout=TIMEOUT, job_function=fail_always, progress=print
+    ) == (0, 4)
     records = sweep.read_results(other)
     assert all(record["status"] == "failed" and "RuntimeError: no luck" in record["error"] for record in records)
-    assert sweep.run_study(study, other, scheduler=cluster, progress=print) == (4, 0)
+    assert sweep.run_study(study, other, scheduler=cluster, timeout=TIMEOUT, progress=print) == (4, 0)
     assert all(record["status"] == "ok" for record in sweep.read_results(other))
 
 
