@@ -38,8 +38,8 @@ rescheduled by Dask on another worker; one that raises is retried
 again on the next run). :func:`report` reads the file back: a summary table
 per cell and figures of the metric per cell and against each hyperparameter.
 
-Run it as ``python -m rnngrad.sweep study.toml`` (``--report`` for the
-report); it needs the optional extra ``rnngrad[sweep]`` (Dask distributed,
+Run it as ``rnngrad sweep study.toml`` or ``python -m rnngrad.sweep
+study.toml`` (``--report`` for the report); it needs the optional extra ``rnngrad[sweep]`` (Dask distributed,
 matplotlib, and tomli before Python 3.11).
 """
 
@@ -253,7 +253,16 @@ def parse_study(document, name="study"):
     if both:
         raise StudyError(f"[random] {both[0]}: already an axis of [grid]; an axis is in one of them")
     random = {axis: _check_distribution(f"[random] {axis}", axis, spec) for axis, spec in random.items()}
-    return Study(task, label, fixed, grid, random, samples, random_seed, retries)
+    study = Study(task, label, fixed, grid, random, samples, random_seed, retries)
+    for job in study.jobs():  # what only the recipe knows (the adding task needs T >= 2, ...)
+        settings = {key: value for key, value in job.items() if key != "task"}
+        try:
+            experiments.prepare(task, **settings)
+        except (ValueError, TypeError) as error:
+            key = str(error).split(":")[0]
+            where = "[grid]" if key in grid else "[random]" if key in random else "[study]"
+            raise StudyError(f"{where} {error} (in the job {settings})") from error
+    return study
 
 
 def _toml():
@@ -288,15 +297,15 @@ def run_job(job):
     ``steps`` (updates applied).
     """
     settings = {key: value for key, value in job.items() if key != "task"}
-    out = experiments.run(job["task"], baseline_model=False, **settings)
-    value = float(out["test_metric"])
+    result = experiments.prepare(job["task"], **settings).run(baseline_model=False)
+    value = float(result.test_metric)
     return dict(
-        metric=out["metric"],
-        maximize=bool(out["maximize"]),
+        metric=result.metric,
+        maximize=bool(result.maximize),
         test_metric=value if math.isfinite(value) else None,
-        baseline=float(out["baseline"]),
-        seconds=float(out["fit"].seconds),
-        steps=len(out["fit"].losses),
+        baseline=float(result.baseline),
+        seconds=float(result.fit.seconds),
+        steps=int(result.steps),
     )
 
 

@@ -123,6 +123,15 @@ def test_a_bad_study_file_stops_before_any_job_and_writes_nothing(tmp_path, caps
     assert not calls and not results.exists()
 
 
+def test_the_command_line_runs_the_check_and_the_report(tmp_path, capsys):
+    from rnngrad import cli
+
+    bad = write(tmp_path, '[study]\ntask = "adding"\n[grid]\nlength = [1]\n', name="bad.toml")
+    assert cli.main(["sweep", bad]) == 2
+    assert "[grid] length: expected an integer >= 2 for the adding task, got 1" in capsys.readouterr().err
+    assert not (tmp_path / "bad.jsonl").exists()
+
+
 def test_a_file_that_is_not_toml_is_refused_with_its_path(tmp_path):
     path = write(tmp_path, "[study\ntask = adding\n")
     with pytest.raises(sweep.StudyError, match="is not valid TOML"):

@@ -1,6 +1,6 @@
 """One step of each recurrent cell, and the protocol they share."""
 
-from .base import AbstractCell, Cell, affine
+from .base import AbstractCell, Cell, StepFromGates, WrappedCell, affine
 from .greff import GREFF_VARIANTS, GreffLSTMCell
 from .gru import GRUCell
 from .layernorm import LayerNormGRUCell, LayerNormLSTMCell
@@ -19,6 +19,8 @@ __all__ = [
     "LayerNormLSTMCell",
     "LayerNormGRUCell",
     "MGUCell",
+    "WrappedCell",
+    "StepFromGates",
     "GreffLSTMCell",
     "GREFF_VARIANTS",
     "affine",
