@@ -6,7 +6,7 @@ import autograd.numpy as np
 
 from .._validation import check_choice
 from ..activations import sigmoid, tanh
-from .base import Cell, affine
+from .base import Cell, StepFromGates, affine
 
 __all__ = ["GREFF_VARIANTS", "GreffLSTMCell"]
 
@@ -19,7 +19,7 @@ _DROPPED = {"nig": "i", "nfg": "f", "nog": "o", "cifg": "i"}
 
 
 @dataclass(frozen=True)
-class GreffLSTMCell(Cell):
+class GreffLSTMCell(StepFromGates, Cell):
     r"""The LSTM of Greff et al. (2017) with peepholes, or one of their eight variants.
 
     Greff, Srivastava, Koutník, Steunebrink and Schmidhuber, "LSTM: A Search
@@ -120,10 +120,6 @@ class GreffLSTMCell(Cell):
         if self.variant == "fgr":
             shapes["weight_gg"] = (3 * H, 3 * H)
         return shapes
-
-    def step(self, params, x, state):
-        output, new_state, _ = self.step_with_gates(params, x, state)
-        return output, new_state
 
     def step_with_gates(self, params, x, state):
         """:meth:`step`, and the gate activations it used: ``{"i", "f", "g", "o"}`` (B, H), less those fixed at 1."""
