@@ -77,6 +77,7 @@ BAD_STUDIES = [
     ({"study": {"task": "adding"}, "grid": {"step_size": [0.0]}}, r"\[grid\] step_size: expected a number > 0"),
     ({"study": {"task": "adding"}, "grid": {"seed": [-1]}}, r"\[grid\] seed: expected an integer >= 0"),
     ({"study": {"task": "adding"}, "grid": {"layers": [2]}}, r"\[grid\]: unknown key 'layers'"),
+    ({"study": {"task": "adding"}, "grid": {"length": [5, 1]}}, r"\[grid\] length: expected an integer >= 2 for"),
     ({"study": {"task": "adding"}, "random": {"hidden": [8]}}, r"\[random\] samples: expected an integer >= 1"),
     ({"study": {"task": "adding"}, "random": {"samples": 0, "hidden": [8]}}, r"\[random\] samples"),
     ({"study": {"task": "adding"}, "random": {"samples": 2, "hidden": []}}, r"\[random\] hidden: expected a non-empty"),
