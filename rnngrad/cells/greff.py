@@ -122,7 +122,7 @@ class GreffLSTMCell(StepFromGates, Cell):
         return shapes
 
     def step_with_gates(self, params, x, state):
-        """:meth:`step`, and the gate activations it used: ``{"i", "f", "g", "o"}`` (B, H), less those fixed at 1."""
+        """What ``step`` returns, and the gate activations ``{"i", "f", "g", "o"}`` (B, H) it used (none fixed at 1)."""
         h, c = state[0], state[1]
         pre = affine(x, params["weight_ih"], params.get("bias_ih")) + affine(
             h, params["weight_hh"], params.get("bias_hh")
