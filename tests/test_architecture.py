@@ -130,8 +130,18 @@ LAYERS = [
         "rnngrad.testing",
         "rnngrad.trace",
         "rnngrad.probe",
+        "rnngrad.curvature",
     ],
-    ["rnngrad.experiments", "rnngrad.bench", "rnngrad._report", "rnngrad.sweep", "rnngrad.cli", "rnngrad.__main__"],
+    [
+        "rnngrad.experiments",
+        "rnngrad.bench",
+        "rnngrad._bench_curvature",
+        "rnngrad._bench_machine",
+        "rnngrad._report",
+        "rnngrad.sweep",
+        "rnngrad.cli",
+        "rnngrad.__main__",
+    ],
     ["rnngrad"],
 ]
 
