@@ -147,36 +147,40 @@ for flag in ("negation", "plural"):
 # --------------------------------
 # The heatmap shows the 32 cell-state units (rows) after each word
 # (columns) of a negated sentence with a plural subject, with the units the
-# probes found for each flag marked.
+# probes found for each flag marked. Some units grow over the whole
+# sentence (counters of its length) while the flag units sit near +-1, so
+# each row is scaled by its own largest magnitude.
 sentence = next(
     b for b, words in enumerate(test_set.sentences) if "not" in words and "and" in words and len(words) >= 11
 )
 words = test_set.sentences[sentence]
 c = states["trained"][: len(words), sentence]
+scaled = c / np.maximum(np.abs(c).max(axis=0), 1e-12)
 fig, ax = plt.subplots(figsize=(8, 6))
-scale = np.abs(c).max()
-image = ax.imshow(c.T, aspect="auto", cmap="RdBu_r", vmin=-scale, vmax=scale)
+image = ax.imshow(scaled.T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1)
 ax.set_xticks(range(len(words)), words, rotation=45, ha="right")
 ax.set_ylabel("cell-state unit")
 marks = {probes["negation", "trained"].unit: "negation", probes["plural", "trained"].unit: "plural"}
 ax.set_yticks(sorted(marks), [f"{marks[u]} ({u})" for u in sorted(marks)])
 for unit in marks:
-    ax.axhline(unit, color="k", lw=0.6, ls=":")
-fig.colorbar(image, ax=ax, label="c")
+    ax.add_patch(plt.Rectangle((-0.5, unit - 0.5), len(words), 1, fill=False, edgecolor="k", lw=1.5))
+fig.colorbar(image, ax=ax, label="c / (the unit's largest |c| in the sentence)")
 ax.set_title("trained LSTM: the cell state after each word")
 fig.tight_layout()
 
 # %%
-# The two flag units over the same sentence, beside their ground truth:
-# each unit moves when its word arrives and holds its value over the
-# fillers.
+# The two flag units over the same sentence, beside their ground truth
+# (each unit multiplied by the sign of its correlation with its flag, so
+# that "raised" is up): each unit moves when its word arrives, holds its
+# value over the fillers, and lets go once the flag is no longer needed.
 fig, axes = plt.subplots(2, 1, figsize=(8, 4), sharex=True)
 for ax, flag in zip(axes, ("negation", "plural")):
-    unit = probes[flag, "trained"].unit
-    ax.plot(c[:, unit], "o-", label=f"unit {unit}")
-    ax.step(range(len(words)), test_set.flags[flag][sentence], where="mid", color="0.5", label=f"{flag} (truth)")
+    found = probes[flag, "trained"]
+    sign = np.sign(found.correlations[found.unit])
+    ax.plot(sign * c[:, found.unit], "o-", label=f"unit {found.unit} (x {sign:+.0f})")
+    ax.plot(test_set.flags[flag][sentence], "s--", color="0.5", label=f"{flag} (truth)")
     ax.set_ylabel(flag)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
 axes[-1].set_xticks(range(len(words)), words, rotation=45, ha="right")
 fig.tight_layout()
 plt.show()
