@@ -28,29 +28,17 @@ import numpy as onp
 from autograd.tracer import getval
 
 from . import _runners
-from .cells import AbstractCell
+from .cells import WrappedCell
 from .recurrent import Recurrent
 
 __all__ = ["trace", "Trace"]
 
 
 @dataclass(frozen=True, eq=False)
-class _Recorder(AbstractCell):
+class _Recorder(WrappedCell):
     """``inner``, remembering the state before each step and the gates it used, in visiting order."""
 
-    inner: object
     visits: list = field(default_factory=list)
-
-    def param_shapes(self):
-        return self.inner.param_shapes()
-
-    @property
-    def state_sizes(self):
-        return self.inner.state_sizes
-
-    @property
-    def output_size(self):
-        return self.inner.output_size
 
     def step(self, params, x, state):
         with_gates = getattr(self.inner, "step_with_gates", None)

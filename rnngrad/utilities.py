@@ -28,7 +28,7 @@ def make_rng(seed, name="seed"):
 class Frozen:
     """Immutability as a frozen dataclass has it, for classes whose ``__init__`` is their own (the models).
 
-    The constructor sets its fields with :meth:`_freeze`; setting or deleting
+    The constructor sets its fields with ``_freeze``; setting or deleting
     an attribute afterwards raises :class:`dataclasses.FrozenInstanceError`,
     the error a frozen dataclass (every cell) raises.
     """

@@ -131,7 +131,7 @@ LAYERS = [
         "rnngrad.trace",
         "rnngrad.probe",
     ],
-    ["rnngrad.experiments", "rnngrad.bench", "rnngrad.cli", "rnngrad.__main__"],
+    ["rnngrad.experiments", "rnngrad.bench", "rnngrad._report", "rnngrad.cli", "rnngrad.__main__"],
     ["rnngrad"],
 ]
 

@@ -54,7 +54,7 @@ from .._validation import (
 from ..utilities import make_rng
 from .init import draw_weight, uniform
 
-__all__ = ["AbstractCell", "Cell", "affine"]
+__all__ = ["AbstractCell", "Cell", "WrappedCell", "StepFromGates", "affine"]
 
 
 def affine(x, weight, bias=None):
@@ -134,6 +134,45 @@ class AbstractCell(abc.ABC):
         if not batched:
             new_state = tuple(np.reshape(s, (s.shape[-1],)) for s in new_state)
         return new_state[0] if len(new_state) == 1 else tuple(new_state)
+
+
+@dataclass(frozen=True)
+class WrappedCell(AbstractCell):
+    """A cell built around another, ``inner``: its parameters and state are the inner cell's.
+
+    A wrapper defines :meth:`step` (and whatever else it changes) and needs
+    no fields of its own: :meth:`param_shapes`, :attr:`state_sizes`,
+    :attr:`output_size` and :attr:`state_names` are the inner cell's.
+    """
+
+    inner: AbstractCell
+
+    def param_shapes(self):
+        return self.inner.param_shapes()
+
+    @property
+    def state_sizes(self):
+        return self.inner.state_sizes
+
+    @property
+    def output_size(self):
+        return self.inner.output_size
+
+    @property
+    def state_names(self):
+        return self.inner.state_names
+
+
+class StepFromGates:
+    """For a cell that defines ``step_with_gates(params, x, state) -> (output, new_state, gates)``: its step.
+
+    One computation gives both, so the gates a trace shows are those the step used.
+    """
+
+    def step(self, params, x, state):
+        """One time step: ``step_with_gates`` without the gates."""
+        output, new_state, _ = self.step_with_gates(params, x, state)
+        return output, new_state
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ import autograd.numpy as np
 
 from .._validation import check_bool
 from ..activations import sigmoid, tanh
-from .base import Cell, affine
+from .base import Cell, StepFromGates, affine
 
 __all__ = ["GRUCell"]
 
 
 @dataclass(frozen=True)
-class GRUCell(Cell):
+class GRUCell(StepFromGates, Cell):
     r"""Gated recurrent unit (Cho et al. 2014) in torch's reset-after form.
 
     .. math::
@@ -64,12 +64,8 @@ class GRUCell(Cell):
             shapes.update(bias_ih=(3 * H,), bias_hh=(3 * H,))
         return shapes
 
-    def step(self, params, x, state):
-        output, new_state, _ = self.step_with_gates(params, x, state)
-        return output, new_state
-
     def step_with_gates(self, params, x, state):
-        """:meth:`step`, and the gate activations ``{"r", "z", "n"}`` (B, H) it used (``n`` the candidate)."""
+        """What ``step`` returns, and the gate activations ``{"r", "z", "n"}`` (B, H) it used (``n`` the candidate)."""
         (h,) = state
         gi_r, gi_z, gi_n = np.split(affine(x, params["weight_ih"], params.get("bias_ih")), 3, axis=-1)
         if self.reset_after:

@@ -22,7 +22,7 @@ import autograd.numpy as np
 import numpy as onp
 
 from ..activations import sigmoid, tanh
-from .base import Cell
+from .base import Cell, StepFromGates
 from .lstm import LSTMCell
 
 __all__ = ["LayerNormLSTMCell", "LayerNormGRUCell", "layer_norm"]
@@ -87,7 +87,7 @@ class LayerNormLSTMCell(_LayerNormInit, LSTMCell):
 
 
 @dataclass(frozen=True)
-class LayerNormGRUCell(_LayerNormInit, Cell):
+class LayerNormGRUCell(_LayerNormInit, StepFromGates, Cell):
     r"""GRU (torch's reset-after form) with layer normalization.
 
     .. math::
@@ -110,10 +110,6 @@ class LayerNormGRUCell(_LayerNormInit, Cell):
             shapes.update(bias_ih=(3 * H,), bias_hh=(3 * H,))
         shapes.update(norm_ih=(3 * H,), norm_hh=(3 * H,))
         return shapes
-
-    def step(self, params, x, state):
-        output, new_state, _ = self.step_with_gates(params, x, state)
-        return output, new_state
 
     def step_with_gates(self, params, x, state):
         (h,) = state

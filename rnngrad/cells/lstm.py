@@ -6,13 +6,13 @@ import autograd.numpy as np
 
 from .._validation import check_positive_int
 from ..activations import sigmoid, tanh
-from .base import Cell, affine
+from .base import Cell, StepFromGates, affine
 
 __all__ = ["LSTMCell"]
 
 
 @dataclass(frozen=True)
-class LSTMCell(Cell):
+class LSTMCell(StepFromGates, Cell):
     r"""Long short-term memory cell (Hochreiter and Schmidhuber 1997), torch's form.
 
     .. math::
@@ -74,12 +74,8 @@ class LSTMCell(Cell):
             shapes["weight_hr"] = (self.proj_size, H)
         return shapes
 
-    def step(self, params, x, state):
-        output, new_state, _ = self.step_with_gates(params, x, state)
-        return output, new_state
-
     def step_with_gates(self, params, x, state):
-        """:meth:`step`, and the gate activations ``{"i", "f", "g", "o"}`` (B, H) it used."""
+        """What ``step`` returns, and the gate activations ``{"i", "f", "g", "o"}`` (B, H) it used."""
         h, c = state
         a_i, a_f, a_g, a_o = self.gate_preactivations(params, x, h)
         gates = {"i": sigmoid(a_i), "f": sigmoid(a_f), "g": tanh(a_g), "o": sigmoid(a_o)}

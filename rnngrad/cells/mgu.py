@@ -5,13 +5,13 @@ from dataclasses import dataclass
 import autograd.numpy as np
 
 from ..activations import sigmoid, tanh
-from .base import Cell, affine
+from .base import Cell, StepFromGates, affine
 
 __all__ = ["MGUCell"]
 
 
 @dataclass(frozen=True)
-class MGUCell(Cell):
+class MGUCell(StepFromGates, Cell):
     r"""Minimal gated unit (Zhou, Wu, Zhang and Zhou 2016): a GRU with one gate.
 
     The forget gate does the work of both of the GRU's gates: it decides
@@ -41,12 +41,8 @@ class MGUCell(Cell):
             shapes.update(bias_ih=(2 * H,), bias_hh=(2 * H,))
         return shapes
 
-    def step(self, params, x, state):
-        output, new_state, _ = self.step_with_gates(params, x, state)
-        return output, new_state
-
     def step_with_gates(self, params, x, state):
-        """:meth:`step`, and the gate activations ``{"f", "n"}`` (B, H) it used (``n`` the candidate)."""
+        """What ``step`` returns, and the gate activations ``{"f", "n"}`` (B, H) it used (``n`` the candidate)."""
         (h,) = state
         H = self.hidden_size
         bias_hh = params.get("bias_hh")
