@@ -131,7 +131,14 @@ LAYERS = [
         "rnngrad.trace",
         "rnngrad.probe",
     ],
-    ["rnngrad.experiments", "rnngrad.bench", "rnngrad._report", "rnngrad.cli", "rnngrad.__main__"],
+    [
+        "rnngrad.experiments",
+        "rnngrad.bench",
+        "rnngrad._report",
+        "rnngrad._trace_command",
+        "rnngrad.cli",
+        "rnngrad.__main__",
+    ],
     ["rnngrad"],
 ]
 
