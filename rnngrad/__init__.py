@@ -10,6 +10,8 @@ The public names:
   :class:`AbstractCell` and the standard cell's base :class:`Cell`;
 * the sequence module: :func:`unroll`, :func:`stack`, :func:`lengths_to_mask`;
 * numerically stable activations: :func:`sigmoid`, :func:`tanh`;
+* curvature products at a few gradients' cost: :mod:`rnngrad.curvature`
+  (``jvp``, ``ggnvp``, ``hvp``);
 * around the core: networks (:class:`RecurrentNet`, :class:`BagOfEmbeddings`)
   and training (:func:`fit`), with the modules :mod:`rnngrad.nn`,
   :mod:`rnngrad.nets`, :mod:`rnngrad.train`, :mod:`rnngrad.io`,
@@ -21,7 +23,7 @@ The public names:
 on its own.
 """
 
-from . import diagnostics, interop, io, nets, nn, probe, tasks, trace, train
+from . import curvature, diagnostics, interop, io, nets, nn, probe, tasks, trace, train
 from .activations import sigmoid, tanh
 from .cells import (
     AbstractCell,
@@ -59,6 +61,7 @@ __all__ = [
     "RNNCell",
     "Recurrent",
     "RecurrentNet",
+    "curvature",
     "diagnostics",
     "fit",
     "interop",

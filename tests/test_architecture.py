@@ -130,10 +130,13 @@ LAYERS = [
         "rnngrad.testing",
         "rnngrad.trace",
         "rnngrad.probe",
+        "rnngrad.curvature",
     ],
     [
         "rnngrad.experiments",
         "rnngrad.bench",
+        "rnngrad._bench_curvature",
+        "rnngrad._bench_machine",
         "rnngrad._report",
         "rnngrad._trace_command",
         "rnngrad.cli",
