@@ -69,9 +69,9 @@ for name, core in cores.items():
     def test_accuracy(params, net=net):
         return nn.accuracy(net(params, x_test)[0], y_test)
 
-    result = fit(loss, net.init(0), batches(), num_steps=500, step_size=0.01, evaluate=test_accuracy, eval_every=50)
+    result = fit(loss, net.init(0), batches(), num_steps=300, step_size=0.01, evaluate=test_accuracy, eval_every=50)
     curves[name] = result.evaluations
-    print(f"{name:<24} test accuracy per step after 500 steps: {result.evaluations[-1][1]:.3f}")
+    print(f"{name:<24} test accuracy per step after 300 steps: {result.evaluations[-1][1]:.3f}")
 
 # %%
 # The forward LSTM cannot know :math:`x_{t+1}`: it guesses among three
