@@ -139,6 +139,7 @@ LAYERS = [
         "rnngrad._bench_machine",
         "rnngrad._report",
         "rnngrad.sweep",
+        "rnngrad._trace_command",
         "rnngrad.cli",
         "rnngrad.__main__",
     ],
