@@ -6,7 +6,8 @@ The public names:
   :class:`LSTM`, :class:`GRU`, and :class:`Recurrent` for any cell;
 * cells (one step): :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`, the
   variants :class:`PeepholeLSTMCell`, :class:`LayerNormLSTMCell`,
-  :class:`LayerNormGRUCell`, :class:`MGUCell`, and the protocol base :class:`Cell`;
+  :class:`LayerNormGRUCell`, :class:`MGUCell`, the cell protocol
+  :class:`AbstractCell` and the standard cell's base :class:`Cell`;
 * the sequence module: :func:`unroll`, :func:`stack`, :func:`lengths_to_mask`;
 * numerically stable activations: :func:`sigmoid`, :func:`tanh`;
 * around the core: networks (:class:`RecurrentNet`, :class:`BagOfEmbeddings`)
@@ -20,9 +21,20 @@ on its own.
 
 from . import diagnostics, interop, io, nets, nn, tasks, train
 from .activations import sigmoid, tanh
-from .cells import Cell, GRUCell, LayerNormGRUCell, LayerNormLSTMCell, LSTMCell, MGUCell, PeepholeLSTMCell, RNNCell
-from .models import GRU, LSTM, RNN, Recurrent
+from .cells import (
+    AbstractCell,
+    Cell,
+    GRUCell,
+    LayerNormGRUCell,
+    LayerNormLSTMCell,
+    LSTMCell,
+    MGUCell,
+    PeepholeLSTMCell,
+    RNNCell,
+)
+from .models import GRU, LSTM, RNN
 from .nets import BagOfEmbeddings, RecurrentNet
+from .recurrent import Recurrent
 from .sequence import lengths_to_mask, stack, unroll
 from .train import fit
 
@@ -30,6 +42,7 @@ from .train import fit
 __version__ = "0.1.0"
 
 __all__ = [
+    "AbstractCell",
     "BagOfEmbeddings",
     "Cell",
     "GRU",

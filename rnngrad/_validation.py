@@ -168,3 +168,94 @@ def check_state_array(name, value, shape, dtype):
     if raw.dtype != dtype:
         raise TypeError(f"{name}: expected dtype {dtype} (the parameters' dtype), got {raw.dtype}")
     return value
+
+
+def check_finite_real(name, value):
+    """A finite real number (not a bool), returned as a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {value!r} ({type(value).__name__})")
+    if not onp.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def check_rng(name, rng):
+    """A :class:`numpy.random.Generator` or ``None``."""
+    if rng is not None and not isinstance(rng, onp.random.Generator):
+        raise TypeError(f"{name}: expected a numpy.random.Generator or None, got {type(rng).__name__}")
+    return rng
+
+
+#: What an object must have to be run as a cell (see :class:`rnngrad.AbstractCell`, where each is described).
+CELL_PROTOCOL = ("param_shapes", "state_sizes", "output_size", "step")
+
+
+def check_cell(name, cell):
+    """Require the attributes of the cell protocol, :data:`CELL_PROTOCOL`."""
+    missing = [attribute for attribute in CELL_PROTOCOL if not hasattr(cell, attribute)]
+    if missing:
+        raise TypeError(
+            f"{name}: expected a cell ({', '.join(CELL_PROTOCOL)}), got {type(cell).__name__} without {missing}"
+        )
+    return cell
+
+
+def check_state(name, value, sizes, leading, dtype, *, bare=False):
+    """A state: one array of shape ``leading + (S_i,)`` per entry ``S_i`` of ``sizes``, of ``dtype``.
+
+    The state is a tuple (or list) of arrays; with ``bare``, a cell with a
+    single state array may be given that array alone (torch's ``h_0``).
+    Entries may be traced by autograd. Returns the tuple of checked arrays.
+    """
+    sizes = tuple(sizes)
+    raw = getval(value)
+    if bare and len(sizes) == 1 and not isinstance(raw, (tuple, list)):
+        return (check_state_array(name, value, (*leading, sizes[0]), dtype),)
+    if not isinstance(raw, (tuple, list)) or len(raw) != len(sizes):
+        shapes = ", ".join(str((*leading, size)) for size in sizes)
+        raise TypeError(f"{name}: expected a tuple of {len(sizes)} arrays ({shapes}), got {type(raw).__name__}")
+    return tuple(check_state_array(f"{name}[{i}]", value[i], (*leading, size), dtype) for i, size in enumerate(sizes))
+
+
+MERGE_MODES = ("concat", "sum", "mean")
+
+
+def check_stack_layout(name, cells, input_size, merge_mode, residual):
+    """The layout of a stack of cells, ``cells[k][d]``; returns the width each layer emits.
+
+    Every layer has the same number of directions, 1 or 2; every cell
+    follows the protocol; a cell that states its ``input_size`` reads the
+    width of the layer below (``input_size`` for layer 0); with ``merge_mode``
+    ``"sum"`` or ``"mean"`` both directions emit the same width; with
+    ``residual`` every layer above the first reads and writes one width.
+    """
+    if not isinstance(cells, (tuple, list)) or not cells:
+        raise TypeError(f"{name}: expected a non-empty list of layers {name}[k][d], got {cells!r}")
+    for k, layer in enumerate(cells):
+        if not isinstance(layer, (tuple, list)):
+            raise TypeError(f"{name}[{k}]: expected a list of directions, got {type(layer).__name__}")
+    counts = [len(layer) for layer in cells]
+    if len(set(counts)) != 1 or counts[0] not in (1, 2):
+        raise ValueError(f"{name}: expected 1 or 2 directions in every layer, got {counts}")
+    check_choice("merge_mode", merge_mode, MERGE_MODES)
+    residual = check_bool("residual", residual)
+    widths = []
+    width = input_size
+    for k, layer in enumerate(cells):
+        for d, cell in enumerate(layer):
+            check_cell(f"{name}[{k}][{d}]", cell)
+            stated = getattr(cell, "input_size", None)
+            if isinstance(stated, numbers.Integral) and stated != width:
+                raise ValueError(f"{name}[{k}][{d}]: expected input_size={width} (what layer {k} reads), got {stated}")
+        sizes = [cell.output_size for cell in layer]
+        if merge_mode != "concat" and len(set(sizes)) > 1:
+            raise ValueError(f"merge_mode: {merge_mode!r} needs equal output sizes in both directions, got {sizes}")
+        merged = sum(sizes) if merge_mode == "concat" else sizes[0]
+        if residual and k > 0 and merged != width:
+            raise ValueError(
+                f"residual: layer {k} reads {width} features and writes {merged}; "
+                "residual connections need equal widths"
+            )
+        widths.append(merged)
+        width = merged
+    return widths

@@ -31,7 +31,7 @@ import autograd.numpy as np
 import numpy as onp
 from autograd import grad
 
-from .cells.base import Cell
+from .cells import AbstractCell
 from .sequence import unroll
 
 __all__ = ["input_gradient_norms", "hidden_gradient_norms", "PerturbedCell"]
@@ -55,7 +55,7 @@ def input_gradient_norms(loss_of_inputs, x):
 
 
 @dataclass(frozen=True)
-class PerturbedCell(Cell):
+class PerturbedCell(AbstractCell):
     """A cell whose first state array after each step gets an additive perturbation read from the input.
 
     The input is ``concat(x_t, delta_t)`` of size D + S: the inner cell sees
@@ -64,7 +64,12 @@ class PerturbedCell(Cell):
     gradient with respect to ``delta_t`` is the gradient with respect to ``h_t``.
     """
 
-    inner: Cell = None
+    inner: AbstractCell
+
+    @property
+    def input_size(self):
+        """D + S: the inner cell's input, then the perturbation of its first state array."""
+        return self.inner.input_size + self.inner.state_sizes[0]
 
     def param_shapes(self):
         return self.inner.param_shapes()
@@ -72,6 +77,10 @@ class PerturbedCell(Cell):
     @property
     def state_sizes(self):
         return self.inner.state_sizes
+
+    @property
+    def state_names(self):
+        return self.inner.state_names
 
     def step(self, params, x, state):
         d = self.inner.input_size
@@ -98,7 +107,7 @@ def hidden_gradient_norms(cell, params, x, loss_of_outputs, *, initial_state=Non
     if x.ndim != 3:
         raise ValueError(f"x: expected a time-major array (T, B, D), got shape {x.shape}")
     num_steps, batch, _ = x.shape
-    wrapper = PerturbedCell(cell.input_size + cell.state_sizes[0], cell.hidden_size, inner=cell)
+    wrapper = PerturbedCell(cell)
     state = cell.initial_state(batch, x.dtype) if initial_state is None else tuple(initial_state)
 
     def loss(delta):

@@ -11,11 +11,11 @@ except ``adding`` at long lengths, which takes several) are in :data:`DEFAULTS`.
 import numpy as onp
 
 from . import nn
-from .cells import make_rng
 from .models import GRU, LSTM, RNN
 from .nets import BagOfEmbeddings, RecurrentNet
 from .tasks import adding, chars, copy, order, text
 from .train import fit, minibatches, pad_sequences, stream_batches, truncated_bptt
+from .utilities import make_rng
 
 __all__ = ["CELLS", "DEFAULTS", "run", "build_core"]
 
@@ -182,12 +182,18 @@ def _text(settings, rng, *, cell, layers, bidirectional, data, on_step):
     )
 
 
+def init_remembering(net, rng):
+    """``net.init`` with each forget gate's bias at 1.0 (open at the start) when the core's cells have one."""
+    gated = all(getattr(cell, "forget_gate_block", None) is not None for layer in net.core.cells for cell in layer)
+    return net.init(rng, forget_bias=1.0 if gated else None)
+
+
 def _adding(settings, rng, *, cell, layers, bidirectional, data, on_step):
     length = settings["length"]
     valid = adding.generate(500, length, rng)
     test = adding.generate(2000, length, rng)
     net = RecurrentNet(build_core(cell, 2, settings["hidden"], layers, bidirectional), 1)
-    params = net.init(rng, forget_bias=1.0)
+    params = init_remembering(net, rng)
 
     def loss_fn(p, batch):
         x, y = batch
@@ -219,7 +225,7 @@ def _copy(settings, rng, *, cell, layers, bidirectional, data, on_step):
     test = copy.generate(1000, delay, rng)
     core = build_core(cell, EMBEDDING_SIZE, settings["hidden"], layers, bidirectional)
     net = RecurrentNet(core, copy.NUM_CLASSES, vocab_size=copy.NUM_INPUTS, readout="steps")
-    params = net.init(rng, forget_bias=1.0)
+    params = init_remembering(net, rng)
 
     def loss_fn(p, batch):
         x, y = batch
@@ -262,7 +268,7 @@ def _chars(settings, rng, *, cell, layers, bidirectional, data, on_step):
     train_ids, valid_ids, test_ids = chars.split_text(vocabulary.encode(content))
     core = build_core(cell, EMBEDDING_SIZE * 2, settings["hidden"], layers, bidirectional)
     net = RecurrentNet(core, len(vocabulary), vocab_size=len(vocabulary), readout="steps")
-    params = net.init(rng, forget_bias=1.0)
+    params = init_remembering(net, rng)
 
     def chunk_loss(p, chunk, state):
         x, y = chunk

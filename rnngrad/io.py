@@ -64,6 +64,8 @@ def save_params(path, params):
         if array.dtype == object:
             raise TypeError(f"params[{name!r}]: expected a numeric array, got dtype object")
         flat[name] = array
+    # refuse here what load_params would refuse, before a file that cannot be read back is written
+    check_against(flat, source="params")
     path = os.fspath(path)
     if not path.endswith(".npz"):
         path += ".npz"
@@ -155,7 +157,8 @@ def check_against(flat, model=None, dtype=None, *, source="params"):
     if bad:
         problems.append(f"expected float32 or float64 arrays, got {bad}")
     if problems:
-        raise ValueError(f"{source}: does not match the model: " + "; ".join(problems))
+        against = "does not match the model: " if model is not None else ""
+        raise ValueError(f"{source}: {against}" + "; ".join(problems))
 
 
 def to_torch(params):

@@ -25,9 +25,10 @@ import numpy as onp
 from autograd.tracer import getval
 
 from . import nn
-from ._validation import check_choice, check_positive_int
-from .cells import LSTMCell, make_rng
-from .models import Recurrent
+from ._runners import prefix_mask
+from ._validation import check_choice, check_lengths, check_positive_int
+from .recurrent import Recurrent
+from .utilities import make_rng
 
 __all__ = ["RecurrentNet", "BagOfEmbeddings"]
 
@@ -69,9 +70,9 @@ class RecurrentNet:
         Args:
             seed: an int, a :class:`numpy.random.Generator` or ``None``.
             dtype: float64 or float32.
-            forget_bias: for LSTM cores, set the forget gate's total bias to
-                this value (``bias_ih`` forget rows, ``bias_hh`` forget rows
-                zero). A positive value (1 is usual, Jozefowicz et al. 2015)
+            forget_bias: the forget gate's total bias in every cell of the core
+                (:meth:`rnngrad.Cell.init`; an error for cells without a forget
+                gate). A positive value (1 is usual, Jozefowicz et al. 2015)
                 opens the forget gate at the start, so the memory and its
                 gradient survive many steps before training has learned to hold them.
         """
@@ -79,10 +80,8 @@ class RecurrentNet:
         params = {}
         if self.vocab_size is not None:
             params["embedding"] = nn.embedding_init(self.vocab_size, self.core.input_size, rng, dtype=dtype)
-        params["rnn"] = self.core.init(rng, dtype=dtype)
+        params["rnn"] = self.core.init(rng, dtype=dtype, forget_bias=forget_bias)
         params["readout"] = nn.linear_init(self.core.output_size, self.num_outputs, rng, dtype=dtype)
-        if forget_bias is not None:
-            params["rnn"] = set_forget_bias(self.core, params["rnn"], forget_bias)
         return params
 
     def __call__(self, params, x, *, lengths=None, initial_state=None, impl=None):
@@ -148,29 +147,8 @@ class BagOfEmbeddings:
         if ids.ndim != 2:
             raise ValueError(f"x: expected token ids of shape (T, B), got shape {ids.shape}")
         num_steps, batch = ids.shape
-        lengths = onp.full(batch, num_steps) if lengths is None else onp.asarray(lengths)
-        valid = (onp.arange(num_steps)[:, None] < lengths[None, :]).astype(params["readout"]["weight"].dtype)
+        lengths = onp.full(batch, num_steps) if lengths is None else check_lengths(lengths, batch, num_steps)
+        valid = prefix_mask(lengths, num_steps).astype(params["readout"]["weight"].dtype)
         vectors = nn.embedding(params["embedding"], ids)
         mean = np.sum(vectors * valid[:, :, None], axis=0) / onp.maximum(lengths, 1)[:, None]
         return nn.linear(params["readout"], mean), None
-
-
-def set_forget_bias(core, params, value):
-    """Return a copy of an LSTM core's params with each forget gate's total bias equal to ``value``.
-
-    Gate rows are (i, f, g, o): the forget rows are ``H:2H`` of ``bias_ih``
-    (set to ``value``) and of ``bias_hh`` (set to 0). Cores of other cells are
-    returned unchanged.
-    """
-    params = dict(params)
-    for k, layer in enumerate(core.cells):
-        for d, cell in enumerate(layer):
-            if not isinstance(cell, LSTMCell) or not cell.bias:
-                continue
-            suffix = core.key_suffix(k, d)
-            H = cell.hidden_size
-            for name, fill in (("bias_ih", value), ("bias_hh", 0.0)):
-                bias = onp.array(params[name + suffix])
-                bias[H : 2 * H] = fill
-                params[name + suffix] = bias
-    return params

@@ -14,8 +14,8 @@ import numpy as onp
 from autograd.tracer import getval
 
 from ._validation import check_float_dtype, check_params, check_positive_int, shape_of
-from .cells import make_rng
 from .sequence import lengths_to_mask
+from .utilities import make_rng
 
 __all__ = [
     "embedding_init",

@@ -19,7 +19,9 @@ is reproducible: the same seed gives the same parameters bit for bit.
 
 import itertools
 import math
+import numbers
 import time
+from dataclasses import dataclass, field
 
 import numpy as onp
 from autograd import value_and_grad
@@ -28,7 +30,7 @@ from autograd.misc.optimizers import adam, sgd
 from autograd.tracer import getval
 
 from ._validation import check_positive_int
-from .cells import make_rng
+from .utilities import make_rng
 
 __all__ = [
     "global_norm",
@@ -48,7 +50,12 @@ OPTIMIZERS = {"adam": adam, "sgd": sgd}
 def global_norm(tree):
     r"""The Euclidean norm of every array in a nested dict/list/tuple taken together, :math:`\sqrt{\sum \|g\|^2}`."""
     flat, _ = flatten(tree)
-    return float(onp.sqrt(onp.sum(onp.square(flat))))
+    # scaled by the largest entry and in float64, so that no square overflows (float32 norms up to
+    # the float32 maximum, float64 ones above 1e154) and none underflows to a zero norm
+    largest = float(onp.max(onp.abs(flat), initial=0.0))
+    if largest == 0.0 or not math.isfinite(largest):
+        return largest  # no entries or all zero; inf; NaN (the maximum propagates it)
+    return largest * float(onp.sqrt(onp.sum(onp.square(flat.astype(onp.float64) / largest))))
 
 
 def clip_by_global_norm(tree, max_norm):
@@ -60,13 +67,14 @@ def clip_by_global_norm(tree, max_norm):
     Returns:
         ``(clipped, norm)``: the tree of the same structure and the norm before clipping.
     """
-    if not max_norm > 0:
+    if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real) or not max_norm > 0:
         raise ValueError(f"max_norm: expected a number > 0, got {max_norm!r}")
     flat, unflatten = flatten(tree)
-    norm = float(onp.sqrt(onp.sum(onp.square(flat))))
+    norm = global_norm(flat)
     if not math.isfinite(norm) or norm <= max_norm:
         return tree, norm
-    return unflatten(flat * (max_norm / norm)), norm
+    # the factor in float64: max_norm / norm underflows nowhere a float32 gradient can reach
+    return unflatten((flat.astype(onp.float64) * (max_norm / norm)).astype(flat.dtype, copy=False)), norm
 
 
 def minibatches(num_examples, batch_size, seed=None, *, shuffle=True, drop_last=False):
@@ -160,21 +168,42 @@ def truncated_bptt(chunk_loss, chunks, initial_state=None):
     chunks = list(chunks)
     if not chunks:
         raise ValueError("chunks: expected at least one chunk, got none")
-    carried = {"state": initial_state}
 
     def batches():
+        state = initial_state
         for index in itertools.cycle(range(len(chunks))):
             if index == 0:
-                carried["state"] = initial_state
-            yield chunks[index], carried
+                state = initial_state
+            batch = CarriedChunk(chunks[index], state)
+            yield batch
+            if not batch.final_states:
+                raise RuntimeError(
+                    f"truncated_bptt: the loss of chunk {index} was never evaluated, so no state carries on"
+                )
+            state = batch.final_states[-1]
 
     def loss_fn(params, batch):
-        chunk, carrier = batch
-        loss, final_state = chunk_loss(params, chunk, carrier["state"])
-        carrier["state"] = stop_gradient(final_state)
+        loss, final_state = chunk_loss(params, batch.chunk, batch.state)
+        batch.final_states.append(stop_gradient(final_state))
         return loss
 
     return loss_fn, batches()
+
+
+@dataclass(frozen=True)
+class CarriedChunk:
+    """One batch of :func:`truncated_bptt`: a chunk and the state it starts from.
+
+    The loss of a batch depends only on the parameters and the batch, never
+    on what was evaluated before: evaluating it twice gives one value. Each
+    evaluation appends the final state it reached (its value, the gradient
+    cut) to ``final_states``; the next chunk starts from the last of them,
+    the state under the parameters of the step that took this chunk.
+    """
+
+    chunk: object
+    state: object
+    final_states: list = field(default_factory=list, compare=False, repr=False)
 
 
 class FitResult:

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from hypothesis import example, settings
 
-import rnngrad
 from rnngrad.kernels import kernel_for
 from rnngrad.testing import make_problem
 
@@ -16,16 +15,9 @@ def scaled(fraction):
     return settings(max_examples=max(3, round(settings().max_examples * fraction)))
 
 
-def any_fused_kernel():
-    return any(
-        kernel_for(cell) is not None for cell in (rnngrad.RNNCell(1, 1), rnngrad.LSTMCell(1, 1), rnngrad.GRUCell(1, 1))
-    )
-
-
 def impl_param():
-    """``fused`` (skipped while no kernel exists) and ``reference``: both implementations of one specification."""
-    skip = pytest.mark.skipif(not any_fused_kernel(), reason="no fused kernels in rnngrad.kernels yet")
-    return pytest.mark.parametrize("impl", [pytest.param("fused", marks=skip), "reference"])
+    """``fused`` and ``reference``: both implementations of one specification."""
+    return pytest.mark.parametrize("impl", ["fused", "reference"])
 
 
 def impl_for(model, impl):

@@ -8,7 +8,7 @@ import pytest
 from autograd.test_util import check_grads
 
 import rnngrad
-from rnngrad.cells import linear
+from rnngrad.cells import affine
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class MinimalGatedUnit(rnngrad.Cell):
 
     def step(self, params, x, state):
         (h,) = state
-        gi_f, gi_n = anp.split(linear(x, params["weight_ih"], params["bias"]), 2, axis=-1)
+        gi_f, gi_n = anp.split(affine(x, params["weight_ih"], params["bias"]), 2, axis=-1)
         forget_gate = rnngrad.sigmoid(gi_f + anp.dot(h, params["weight_hf"].T))
         candidate = rnngrad.tanh(gi_n + anp.dot(forget_gate * h, params["weight_hn"].T))
         h_new = (1.0 - forget_gate) * h + forget_gate * candidate

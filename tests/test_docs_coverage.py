@@ -25,15 +25,9 @@ import apigen  # noqa: E402
 
 MODULES, ENTRIES = apigen.plan()
 
-# Public names that still lack their text, in modules whose authors will add
-# it. This list may only shrink: add nothing to it, and remove a name once it
-# is documented (its case then shows as XPASS).
-KNOWN_GAPS = set()
-
 
 def cases(entries):
-    gap = pytest.mark.xfail(strict=False, reason="a known gap: document it, then remove it from KNOWN_GAPS")
-    return [pytest.param(entry, id=entry.name, marks=[gap] if entry.name in KNOWN_GAPS else []) for entry in entries]
+    return [pytest.param(entry, id=entry.name) for entry in entries]
 
 
 CALLABLES = cases(entry for entry in ENTRIES if entry.kind != "data")
@@ -89,10 +83,6 @@ def test_every_public_constant_has_a_doc_comment(entry):
     assert any(name in documented_constants(m) for m in holders), (
         f"{entry.name}: add a '#:' comment line right above its assignment in {module.__name__}"
     )
-
-
-def test_known_gaps_are_public_names():
-    assert KNOWN_GAPS <= {entry.name for entry in ENTRIES}
 
 
 def test_every_api_page_shows_its_generated_directives():

@@ -92,3 +92,19 @@ def test_torch_conversion_of_a_whole_network():
     np.testing.assert_allclose(net(params, ids)[0], expected, rtol=1e-12)
     round_trip = from_torch(module.state_dict(), net)
     np.testing.assert_array_equal(round_trip["rnn"]["weight_hh_l0"], params["rnn"]["weight_hh_l0"])
+
+
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"w": np.array(["a", "b"])}, ["float32 or float64", "<U1"]),
+        ({"w": np.arange(3)}, ["float32 or float64", "int64"]),
+        ({"w": np.zeros(2), "v": np.zeros(2, np.float32)}, ["mix dtypes"]),
+    ],
+    ids=["strings", "integers", "mixed float dtypes"],
+)
+def test_save_params_refuses_what_load_params_would_refuse_and_writes_nothing(tmp_path, params, words):
+    with pytest.raises(ValueError) as error:
+        save_params(tmp_path / "p.npz", params)
+    assert all(word in str(error.value) for word in words), str(error.value)
+    assert not (tmp_path / "p.npz").exists()

@@ -16,7 +16,7 @@ from hypothesis.errors import NonInteractiveExampleWarning
 from property_support import impl_param, scaled
 
 import rnngrad
-from rnngrad.cells import linear
+from rnngrad.cells import affine
 from rnngrad.testing import (
     CELL_PROPERTIES,
     KINDS,
@@ -165,7 +165,7 @@ class IndependentlyRecurrentCell(rnngrad.Cell):
 
     def step(self, params, x, state):
         (h,) = state
-        h_new = rnngrad.tanh(linear(x, params["weight_ih"], params["bias"]) + params["weight_hh"] * h)
+        h_new = rnngrad.tanh(affine(x, params["weight_ih"], params["bias"]) + params["weight_hh"] * h)
         return h_new, (h_new,)
 
 
@@ -213,7 +213,7 @@ class LeakyMemoryCell(IndependentlyRecurrentCell):
     def step(self, params, x, state):
         (h,) = state
         previous = self.memory[-1] if self.memory and self.memory[-1].shape == getval(h).shape else 0.0
-        h_new = rnngrad.tanh(linear(x, params["weight_ih"], params["bias"]) + params["weight_hh"] * (h + previous))
+        h_new = rnngrad.tanh(affine(x, params["weight_ih"], params["bias"]) + params["weight_hh"] * (h + previous))
         self.memory.append(getval(h_new))
         return h_new, (h_new,)
 
@@ -224,7 +224,7 @@ class BatchNormalizedCell(IndependentlyRecurrentCell):
 
     def step(self, params, x, state):
         (h,) = state
-        pre = linear(x, params["weight_ih"], params["bias"]) + params["weight_hh"] * h
+        pre = affine(x, params["weight_ih"], params["bias"]) + params["weight_hh"] * h
         h_new = rnngrad.tanh(pre - anp.mean(pre, axis=0, keepdims=True))
         return h_new, (h_new,)
 
@@ -243,7 +243,7 @@ class WrongDerivativeCell(IndependentlyRecurrentCell):
 
     def step(self, params, x, state):
         (h,) = state
-        h_new = _softsign(linear(x, params["weight_ih"], params["bias"]) + params["weight_hh"] * h)
+        h_new = _softsign(affine(x, params["weight_ih"], params["bias"]) + params["weight_hh"] * h)
         return h_new, (h_new,)
 
 
@@ -253,7 +253,7 @@ class DtypePromotingCell(IndependentlyRecurrentCell):
 
     def step(self, params, x, state):
         (h,) = state
-        h_new = rnngrad.tanh(linear(x, params["weight_ih"], params["bias"]) + params["weight_hh"] * h) * np.ones(1)
+        h_new = rnngrad.tanh(affine(x, params["weight_ih"], params["bias"]) + params["weight_hh"] * h) * np.ones(1)
         return h_new, (h_new,)
 
 

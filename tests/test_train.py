@@ -72,7 +72,7 @@ def test_truncated_bptt_carries_the_state_and_cuts_the_gradient():
     loss_fn(params, first)
     second = next(batches)
     _, whole_state = lstm(params, x[:3])
-    np.testing.assert_array_equal(second[1]["state"][0], whole_state[0])
+    np.testing.assert_array_equal(second.state[0], whole_state[0])
     # The second chunk's gradient treats the carried state as a constant.
     expected = grad(lambda p: chunk_loss(p, x[3:], whole_state)[0])(params)
     got = grad(loss_fn)(params, second)
@@ -83,7 +83,7 @@ def test_truncated_bptt_carries_the_state_and_cuts_the_gradient():
     out_second, _ = lstm(params, x[3:], initial_state=stop_gradient(whole_state))
     np.testing.assert_allclose(out_second, out_whole[3:], rtol=1e-13)
     # A new pass over the chunks starts again from the initial state.
-    assert next(batches)[1]["state"] is None
+    assert next(batches).state is None
 
 
 def _regression(seed):
@@ -143,3 +143,42 @@ def test_fit_errors_name_the_argument():
         fit(_loss, {}, iter([]), num_steps=1, optimizer="lbfgs")
     with pytest.raises(ValueError, match="batches: ran out after 2"):
         fit(_loss, nn.linear_init(3, 1, seed=0), iter([_regression(0)] * 2), num_steps=5)
+
+
+def test_truncated_bptt_loss_is_a_pure_function_of_params_and_batch():
+    lstm = rnngrad.LSTM(2, 3)
+    params = lstm.init(0)
+    x = np.random.default_rng(1).normal(size=(6, 2, 2))
+
+    def chunk_loss(p, chunk, state):
+        out, final = lstm(p, chunk, initial_state=state)
+        return anp.sum(out**2), final
+
+    loss_fn, batches = truncated_bptt(chunk_loss, [x[:3], x[3:]])
+    first = next(batches)
+    loss_fn(params, first)
+    second = next(batches)
+    # a second evaluation of one batch (a line search, Hessian-free's CG) sees the same state
+    values = [loss_fn(params, second) for _ in range(3)]
+    assert values[0] == values[1] == values[2]
+
+
+def test_truncated_bptt_refuses_to_carry_a_state_that_was_never_computed():
+    loss_fn, batches = truncated_bptt(lambda p, chunk, state: (0.0, state), [1, 2])
+    next(batches)
+    with pytest.raises(RuntimeError, match="never evaluated"):
+        next(batches)
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1.0, 1e19, 1e30, 3e38])
+def test_clip_by_global_norm_caps_float32_gradients_of_any_size(scale):
+    tree = {"w": np.full(4, scale, dtype=np.float32), "b": np.full(2, -scale / 2, dtype=np.float32)}
+    exact = float(np.sqrt(4 * float(np.float32(scale)) ** 2 + 2 * float(np.float32(-scale / 2)) ** 2))
+    clipped, norm = clip_by_global_norm(tree, 1e-3)
+    assert norm == pytest.approx(exact, rel=1e-6)
+    assert clipped["w"].dtype == np.float32
+    assert global_norm(clipped) == pytest.approx(min(1e-3, exact), rel=1e-6)
+
+
+def test_global_norm_of_float64_above_the_square_overflow_is_finite():
+    assert global_norm({"w": np.array([3e200, 4e200])}) == pytest.approx(5e200, rel=1e-15)

@@ -1,6 +1,6 @@
 """One step of each recurrent cell, and the protocol they share."""
 
-from .base import Cell, linear, make_rng
+from .base import AbstractCell, Cell, affine
 from .gru import GRUCell
 from .layernorm import LayerNormGRUCell, LayerNormLSTMCell
 from .lstm import LSTMCell
@@ -9,6 +9,7 @@ from .peephole import PeepholeLSTMCell
 from .rnn import RNNCell
 
 __all__ = [
+    "AbstractCell",
     "Cell",
     "RNNCell",
     "LSTMCell",
@@ -17,6 +18,5 @@ __all__ = [
     "LayerNormLSTMCell",
     "LayerNormGRUCell",
     "MGUCell",
-    "linear",
-    "make_rng",
+    "affine",
 ]

@@ -6,7 +6,7 @@ import autograd.numpy as np
 
 from .._validation import check_bool
 from ..activations import sigmoid, tanh
-from .base import Cell, linear
+from .base import Cell, affine
 
 __all__ = ["GRUCell"]
 
@@ -66,9 +66,9 @@ class GRUCell(Cell):
 
     def step(self, params, x, state):
         (h,) = state
-        gi_r, gi_z, gi_n = np.split(linear(x, params["weight_ih"], params.get("bias_ih")), 3, axis=-1)
+        gi_r, gi_z, gi_n = np.split(affine(x, params["weight_ih"], params.get("bias_ih")), 3, axis=-1)
         if self.reset_after:
-            gh_r, gh_z, gh_n = np.split(linear(h, params["weight_hh"], params.get("bias_hh")), 3, axis=-1)
+            gh_r, gh_z, gh_n = np.split(affine(h, params["weight_hh"], params.get("bias_hh")), 3, axis=-1)
             reset_gate = sigmoid(gi_r + gh_r)
             update_gate = sigmoid(gi_z + gh_z)
             candidate = tanh(gi_n + reset_gate * gh_n)
@@ -76,13 +76,13 @@ class GRUCell(Cell):
             H = self.hidden_size
             bias_hh = params.get("bias_hh")
             gh_r, gh_z = np.split(
-                linear(h, params["weight_hh"][: 2 * H], None if bias_hh is None else bias_hh[: 2 * H]), 2, axis=-1
+                affine(h, params["weight_hh"][: 2 * H], None if bias_hh is None else bias_hh[: 2 * H]), 2, axis=-1
             )
             reset_gate = sigmoid(gi_r + gh_r)
             update_gate = sigmoid(gi_z + gh_z)
             candidate = tanh(
                 gi_n
-                + linear(reset_gate * h, params["weight_hh"][2 * H :], None if bias_hh is None else bias_hh[2 * H :])
+                + affine(reset_gate * h, params["weight_hh"][2 * H :], None if bias_hh is None else bias_hh[2 * H :])
             )
         h_new = (1.0 - update_gate) * candidate + update_gate * h
         return h_new, (h_new,)

@@ -6,7 +6,7 @@ import autograd.numpy as np
 
 from .._validation import check_positive_int
 from ..activations import sigmoid, tanh
-from .base import Cell, linear
+from .base import Cell, affine
 
 __all__ = ["LSTMCell"]
 
@@ -47,7 +47,7 @@ class LSTMCell(Cell):
 
     proj_size: int = 0
 
-    forget_gate = 1  # gate rows i, f, g, o
+    forget_gate_block = 1  # gate rows i, f, g, o
 
     def __post_init__(self):
         super().__post_init__()
@@ -82,7 +82,7 @@ class LSTMCell(Cell):
 
     def gate_preactivations(self, params, x, h):
         """The four (B, H) pre-activations ``(i, f, g, o)`` of ``x W_ih^T + b_ih + h W_hh^T + b_hh``."""
-        gates = linear(x, params["weight_ih"], params.get("bias_ih")) + linear(
+        gates = affine(x, params["weight_ih"], params.get("bias_ih")) + affine(
             h, params["weight_hh"], params.get("bias_hh")
         )
         return np.split(gates, 4, axis=-1)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import autograd.numpy as np
 
 from ..activations import sigmoid, tanh
-from .base import Cell, linear
+from .base import Cell, affine
 
 __all__ = ["MGUCell"]
 
@@ -32,7 +32,7 @@ class MGUCell(Cell):
     ``weight_hh`` (2H, H), ``bias_ih`` (2H,), ``bias_hh`` (2H,).
     """
 
-    forget_gate = 0
+    forget_gate_block = 0  # gate rows f, n
 
     def param_shapes(self):
         H, D = self.hidden_size, self.input_size
@@ -45,9 +45,9 @@ class MGUCell(Cell):
         (h,) = state
         H = self.hidden_size
         bias_hh = params.get("bias_hh")
-        gi_f, gi_n = np.split(linear(x, params["weight_ih"], params.get("bias_ih")), 2, axis=-1)
-        gh_f = linear(h, params["weight_hh"][:H], None if bias_hh is None else bias_hh[:H])
+        gi_f, gi_n = np.split(affine(x, params["weight_ih"], params.get("bias_ih")), 2, axis=-1)
+        gh_f = affine(h, params["weight_hh"][:H], None if bias_hh is None else bias_hh[:H])
         forget_gate = sigmoid(gi_f + gh_f)
-        gh_n = linear(forget_gate * h, params["weight_hh"][H:], None if bias_hh is None else bias_hh[H:])
+        gh_n = affine(forget_gate * h, params["weight_hh"][H:], None if bias_hh is None else bias_hh[H:])
         h_new = (1.0 - forget_gate) * h + forget_gate * tanh(gi_n + gh_n)
         return h_new, (h_new,)

@@ -4,11 +4,12 @@ from dataclasses import dataclass
 
 from .._validation import check_choice
 from ..activations import relu, tanh
-from .base import Cell, linear
+from .base import Cell, affine
 
-__all__ = ["RNNCell"]
+__all__ = ["RNNCell", "NONLINEARITIES"]
 
-_NONLINEARITIES = {"tanh": tanh, "relu": relu}
+#: The nonlinearities of the Elman cell by name: ``"tanh"`` (torch's default) and ``"relu"``.
+NONLINEARITIES = {"tanh": tanh, "relu": relu}
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class RNNCell(Cell):
 
     def __post_init__(self):
         super().__post_init__()
-        check_choice("nonlinearity", self.nonlinearity, _NONLINEARITIES)
+        check_choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
 
     def param_shapes(self):
         H, D = self.hidden_size, self.input_size
@@ -50,8 +51,8 @@ class RNNCell(Cell):
 
     def step(self, params, x, state):
         (h,) = state
-        pre = linear(x, params["weight_ih"], params.get("bias_ih")) + linear(
+        pre = affine(x, params["weight_ih"], params.get("bias_ih")) + affine(
             h, params["weight_hh"], params.get("bias_hh")
         )
-        h_new = _NONLINEARITIES[self.nonlinearity](pre)
+        h_new = NONLINEARITIES[self.nonlinearity](pre)
         return h_new, (h_new,)

@@ -21,8 +21,8 @@ reverse (VJP)          the kernel's hand-written BPTT      autograd's VJP of the
 forward (JVP)          autograd's JVP of the reference     autograd's JVP of the reference
 =====================  ==================================  ==========================================
 
-The fallback runs :func:`rnngrad.sequence.unroll` with ``impl="reference"``
-on the very same (possibly boxed) values, so grad of grad, Hessian-vector
+The fallback runs the reference loop (what :func:`rnngrad.sequence.unroll`
+runs with ``impl="reference"``) on the very same (possibly boxed) values, so grad of grad, Hessian-vector
 products and forward mode give the reference path's numbers, and are
 themselves differentiable. Only first-order reverse mode on plain arrays, the
 case training needs, takes the fast backward.
@@ -37,6 +37,7 @@ from autograd.core import make_jvp, make_vjp
 from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import getval, isbox
 
+from .._runners import run_reference
 from ._workspace import workspace
 
 __all__ = [
@@ -97,12 +98,10 @@ def _boxed(value):
 
 
 def _reference(spec, inputs, arrays):
-    # the sequence module imports this package; its arguments were validated and cleared on the way in
-    from ..sequence import _unroll
-
+    # the arguments were validated and their padding cleared where they entered the sequence module
     n = spec.num_states
     params = dict(zip(spec.names, arrays[n:]))
-    outputs, final = _unroll(spec.cell, params, inputs, tuple(arrays[:n]), spec.mask, spec.reverse, "reference")
+    outputs, final = run_reference(spec.cell, params, inputs, tuple(arrays[:n]), spec.mask, spec.reverse)
     return traced_tuple((outputs, *final))
 
 

@@ -14,7 +14,7 @@ a model that has learned nothing stays there.
 import numpy as onp
 
 from .._validation import check_positive_int
-from ..cells import make_rng
+from ..utilities import make_rng
 
 __all__ = ["BASELINE_MSE", "generate"]
 

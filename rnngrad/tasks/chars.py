@@ -16,7 +16,7 @@ import math
 
 import numpy as onp
 
-from ..cells import make_rng
+from ..utilities import make_rng
 
 __all__ = ["DEFAULT_TEXT", "default_text", "CharVocabulary", "unigram_entropy", "split_text", "sample"]
 

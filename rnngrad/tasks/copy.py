@@ -18,7 +18,7 @@ import math
 import numpy as onp
 
 from .._validation import check_positive_int
-from ..cells import make_rng
+from ..utilities import make_rng
 
 __all__ = ["NUM_SYMBOLS", "MEMORY_LENGTH", "BLANK", "DELIMITER", "NUM_INPUTS", "NUM_CLASSES", "baseline", "generate"]
 

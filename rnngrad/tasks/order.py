@@ -17,7 +17,7 @@ which reads in order, can learn the rule.
 import numpy as onp
 
 from .._validation import check_positive_int
-from ..cells import make_rng
+from ..utilities import make_rng
 
 __all__ = ["POSITIVE", "NEGATIVE", "FILLERS", "NEGATION", "VOCABULARY", "order_label", "swap_order", "generate"]
 

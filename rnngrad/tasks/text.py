@@ -13,7 +13,7 @@ import re
 
 import numpy as onp
 
-from ..cells import make_rng
+from ..utilities import make_rng
 
 __all__ = ["PAD", "UNK", "tokenize", "Vocabulary", "read_csv", "load"]
 

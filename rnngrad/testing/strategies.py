@@ -1,3 +1,4 @@
+# long: every strategy of the suite lives in this one module, as the style guide asks, each documented and tested
 """Hypothesis strategies that draw whole recurrent-network problems.
 
 Every strategy takes keyword-only arguments that bound or pin what it draws;

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 import rnngrad
-
-io = pytest.importorskip("rnngrad.io")
+from rnngrad import io  # noqa: E402
 
 
 class RunsCode:

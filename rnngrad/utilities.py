@@ -1,0 +1,23 @@
+"""Small helpers every layer may use: random generators from seeds."""
+
+import numpy as onp
+
+__all__ = ["make_rng"]
+
+
+def make_rng(seed, name="seed"):
+    """A :class:`numpy.random.Generator` from an int seed, a Generator or ``None``.
+
+    Args:
+        seed: a non-negative int (the same stream every time), a Generator
+            (returned as it is, so a caller can share one stream) or ``None``
+            (fresh entropy).
+        name: the argument's name in error messages.
+    """
+    if isinstance(seed, onp.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, (int, onp.integer)) and not isinstance(seed, bool)):
+        if seed is not None and seed < 0:
+            raise ValueError(f"{name}: expected a non-negative int, got {seed}")
+        return onp.random.default_rng(seed)
+    raise TypeError(f"{name}: expected an int, a numpy.random.Generator or None, got {type(seed).__name__}")
