@@ -39,7 +39,7 @@ PROBE = textwrap.dedent(
 
 CONSTANTS = textwrap.dedent(
     """
-    import rnngrad.cli, rnngrad.bench, rnngrad.experiments, rnngrad.testing  # noqa: F401
+    import rnngrad.testing  # noqa: F401
 
     VALUES = [123457, 98765, 4242, 77, 31337, 271828, 0.318, 1234.5, -999.25, 31.4159]
     NAMES = ["zq", "xyzzy", "qwk", "plugh"]
