@@ -282,3 +282,15 @@ def test_float32_in_means_float32_out_under_training_for_every_option(variant, o
         assert part.dtype == np.float32
     gradient = grad(lambda p: probe_loss(*run(p)))(params)
     assert {key: value.dtype for key, value in gradient.items()} == {key: np.dtype(np.float32) for key in params}
+
+
+@pytest.mark.parametrize("kind", sorted(MODELS))
+def test_one_layer_with_dropout_trains_without_an_rng_as_torch_does(kind):
+    """Dropout acts only between layers: one layer has nowhere to apply it, so no rng is needed."""
+    model = MODELS[kind](2, 3, dropout=0.5)
+    params = model.init(0)
+    x = np.random.default_rng(1).normal(size=(4, 2, 2))
+    np.testing.assert_array_equal(model(params, x, train=True)[0], model(params, x)[0])
+    deep = MODELS[kind](2, 3, num_layers=2, dropout=0.5)
+    with pytest.raises(ValueError, match="rng"):
+        deep(deep.init(0), x, train=True)
