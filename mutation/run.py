@@ -6,6 +6,7 @@ Usage (from the repository root; ``tox -e mutation`` runs the first line)::
     python mutation/run.py --config default      # only the default run (torch and Keras importable)
     python mutation/run.py --only clip-epsilon --only merge-mean-is-sum
     python mutation/run.py --check               # only check that every snippet still applies
+    python mutation/run.py --render results.json --rst docs/mutation_report.inc   # the docs' table
 
 Each mutant (see ``mutation/catalogue.py``) replaces one snippet, which must
 occur exactly once in its file, in a fresh copy of the tree (the files git
@@ -194,6 +195,40 @@ def describe(record):
     return record["status"]
 
 
+def rst_table(results):
+    """The report as an RST list-table: mutant, area, bug, and the killer and seconds of each configuration."""
+
+    def cell(record):
+        if not record:
+            return "not run"
+        if record.get("status") != "killed":
+            return f"**{record.get('status')}**"
+        test = record["killer"].split("::", 1)
+        short = test[1] if len(test) > 1 else test[0]
+        short = short.split("[", 1)[0]
+        return f"``{os.path.basename(test[0])}::{short}``, {record['seconds']:.0f} s"
+
+    lines = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 22 8 30 40 40",
+        "",
+        "   * - mutant",
+        "     - area",
+        "     - the bug",
+        "     - killed by (default run), seconds",
+        "     - killed by (without torch and Keras), seconds",
+    ]
+    for name, result in results.items():
+        if "does_not_apply" in result:
+            default = optional = f"does not apply: {result['does_not_apply']}"
+        else:
+            default, optional = cell(result.get("default")), cell(result.get("no-optional"))
+        lines += [f"   * - ``{name}``", f"     - {result['area']}", f"     - {result['why']}"]
+        lines += [f"     - {default}", f"     - {optional}"]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", choices=["default", "no-optional", "both"], default="both")
@@ -204,8 +239,19 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds per suite run")
     parser.add_argument("--json", help="write every result to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the scratch trees (for debugging)")
+    parser.add_argument("--render", help="only render the report of this JSON file (see --json)")
+    parser.add_argument("--rst", help="write the report as an RST table to this file")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
+    if args.render:
+        with open(args.render) as source:
+            rendered = rst_table(json.load(source))
+        if args.rst:
+            with open(args.rst, "w") as out:
+                out.write(rendered)
+        else:
+            print(rendered)
+        return 0
 
     files = tree_files(ROOT)
     mutants = [m for m in MUTANTS if not args.only or m.name in args.only]
@@ -254,6 +300,9 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as out:
             json.dump(results, out, indent=1)
+    if args.rst:
+        with open(args.rst, "w") as out:
+            out.write(rst_table(results))
     survivors = [(n, c) for n, r in results.items() for c in configs if r.get(c, {}).get("status") != "killed"]
     killed = len(jobs) - len([s for s in survivors if s[0] not in problems])
     print(f"\n{killed} of {len(jobs)} mutant runs killed; {len(problems)} mutants do not apply")
