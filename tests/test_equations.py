@@ -204,3 +204,20 @@ def test_variant_models_draws_every_variant_and_option(options):
         settings=settings(max_examples=2000, database=None),
     )
     assert all(getattr(found, key) == value for key, value in options.items())
+
+
+@scaled(1)
+@given(cell=variant_cells(), seed=st.integers(0, 2**32 - 1))
+def test_an_unbatched_cell_call_from_zeros_equals_the_equations(cell, seed):
+    """torch's cell interface: ``cell(params, x)`` with x (D,) and no state starts from zeros, returns (S,) arrays."""
+    rng = np.random.default_rng(seed)
+    params = random_params(cell.param_shapes(), rng)
+    x = rng.uniform(-2, 2, cell.input_size)
+    zeros = tuple(np.zeros((1, size)) for size in cell.state_sizes)
+    _, expected = reference_step(cell, params, x[None], zeros)
+    got = cell(params, x)
+    got = got if isinstance(got, tuple) else (got,)
+    assert len(got) == len(expected)
+    for part, want in zip(got, expected):
+        assert part.shape == want.shape[1:]
+        np.testing.assert_allclose(part, want[0], rtol=RTOL, atol=ATOL)
