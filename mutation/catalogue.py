@@ -1,3 +1,4 @@
+# long: one entry per mutant, each a snippet, its replacement and the bug it stands for; a table, not logic
 """The catalogue of hand-written mutants: realistic bugs a maintainer could make, one small patch each.
 
 Each :class:`Mutant` replaces one snippet (``old``, which must occur exactly
