@@ -228,3 +228,17 @@ def test_keras_round_trip_keeps_float32():
     params = model.init(0, dtype=np.float32)
     back = interop.from_keras(model, interop.to_keras(model, params))
     assert {v.dtype for v in back.values()} == {np.dtype(np.float32)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_load_refuses_an_array_of_the_right_size_and_the_wrong_shape(dtype):
+    """A transposed weight has every number and the wrong layout: the check is on shapes, not sizes."""
+    model = rnngrad.GRU(3, 4)
+    params = model.init(0, dtype=dtype)
+    with tempfile.TemporaryDirectory() as folder:
+        flipped = dict(params, weight_ih_l0=params["weight_ih_l0"].T.copy())
+        path = io.save_params(os.path.join(folder, "flipped"), flipped)
+        with pytest.raises(ValueError, match=r"'weight_ih_l0' has shape \(3, 12\), the model expects \(12, 3\)"):
+            io.load_params(path, model)
+        path = io.save_params(os.path.join(folder, "right"), params)
+        assert_same_tree(io.load_params(path, model, dtype=dtype), params)
