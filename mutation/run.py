@@ -23,7 +23,8 @@ For each mutant and configuration the report gives the first failing test
 a mutant that no failing test finds "survived". A mutant whose snippet is
 not in its file is reported as "does not apply", with the files where the
 snippet is now (re-target it in the catalogue). The exit status is 1 when a
-mutant survives or does not apply.
+mutant survives or does not apply. The list of files to copy is taken once,
+at the start: add no test file while a run is going.
 """
 
 import argparse
@@ -206,7 +207,8 @@ def rst_table(results):
         test = record["killer"].split("::", 1)
         short = test[1] if len(test) > 1 else test[0]
         short = short.split("[", 1)[0]
-        return f"``{os.path.basename(test[0])}::{short}``, {record['seconds']:.0f} s"
+        note = f" ({record['note']})" if record.get("note") else ""
+        return f"``{os.path.basename(test[0])}::{short}``, {record['seconds']:.0f} s{note}"
 
     lines = [
         ".. list-table::",
