@@ -1,4 +1,7 @@
-"""Benchmark of the fused kernels against the reference loop and torch: ``python benchmarks/run.py --help``."""
+"""Benchmark of the fused kernels against the reference loop and torch, and of curvature products (``--curvature``).
+
+Run ``python benchmarks/run.py --help``.
+"""
 
 import os
 import sys

@@ -1,8 +1,10 @@
 """Sphinx configuration for the rnngrad documentation.
 
-The build needs no network: there are no remote intersphinx inventories, and
-references to NumPy, autograd and torch objects are plain text (see
-``nitpick_ignore_regex``). Figures come from the scripts in ``figures/``,
+The build needs no network, and neither does the site it makes: there are
+no remote intersphinx inventories, references to NumPy, autograd and torch
+objects are plain text (see ``nitpick_ignore_regex``), and MathJax is served
+from the site (``_ext/offline.py``, which also fails the build on a page
+that loads a script from the network or renders a table cell as a list). Figures come from the scripts in ``figures/``,
 which call rnngrad at build time through matplotlib's plot directive.
 """
 
@@ -13,7 +15,7 @@ import sys
 DOCS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(DOCS))  # rnngrad itself, when it is not installed
 sys.path.insert(0, os.path.join(DOCS, "figures"))  # the figures' shared drawing helpers
-sys.path.insert(0, os.path.join(DOCS, "_ext"))  # apigen: the API pages from __all__
+sys.path.insert(0, os.path.join(DOCS, "_ext"))  # apigen (the API pages from __all__), offline (MathJax)
 
 import rnngrad  # noqa: E402
 
@@ -30,6 +32,7 @@ extensions = [
     "sphinx.ext.doctest",
     "matplotlib.sphinxext.plot_directive",
     "apigen",
+    "offline",
 ]
 
 root_doc = "index"

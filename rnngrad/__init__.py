@@ -10,16 +10,20 @@ The public names:
   :class:`AbstractCell` and the standard cell's base :class:`Cell`;
 * the sequence module: :func:`unroll`, :func:`stack`, :func:`lengths_to_mask`;
 * numerically stable activations: :func:`sigmoid`, :func:`tanh`;
+* curvature products at a few gradients' cost: :mod:`rnngrad.curvature`
+  (``jvp``, ``ggnvp``, ``hvp``);
 * around the core: networks (:class:`RecurrentNet`, :class:`BagOfEmbeddings`)
   and training (:func:`fit`), with the modules :mod:`rnngrad.nn`,
   :mod:`rnngrad.nets`, :mod:`rnngrad.train`, :mod:`rnngrad.io`,
-  :mod:`rnngrad.diagnostics`, :mod:`rnngrad.tasks` and :mod:`rnngrad.interop`.
+  :mod:`rnngrad.diagnostics`, :mod:`rnngrad.trace` (every step's states and gates),
+  :mod:`rnngrad.probe` (which units track a property), :mod:`rnngrad.tasks` and
+  :mod:`rnngrad.interop`.
 
 :mod:`rnngrad.testing` (the property battery) needs Hypothesis and is imported
 on its own.
 """
 
-from . import diagnostics, interop, io, nets, nn, tasks, train
+from . import curvature, diagnostics, interop, io, nets, nn, probe, tasks, trace, train
 from .activations import sigmoid, tanh
 from .cells import (
     AbstractCell,
@@ -57,6 +61,7 @@ __all__ = [
     "RNNCell",
     "Recurrent",
     "RecurrentNet",
+    "curvature",
     "diagnostics",
     "fit",
     "interop",
@@ -64,10 +69,12 @@ __all__ = [
     "lengths_to_mask",
     "nets",
     "nn",
+    "probe",
     "sigmoid",
     "stack",
     "tanh",
     "tasks",
+    "trace",
     "train",
     "unroll",
     "__version__",

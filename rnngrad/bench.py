@@ -1,3 +1,4 @@
+# long: the benchmark command in one file (sizes, the steady-state timing, torch columns, table, arguments)
 """Benchmark: forward+backward time of the fused kernels, the traced reference loop and torch.
 
 For each cell (RNN, LSTM, GRU), size (B, T, D, H) and dtype it measures one
@@ -24,13 +25,16 @@ Columns:
   array buffers to it) during one forward+backward of the fused path, in a
   separate untimed run; torch's allocations are not visible to it.
 
+With ``--curvature`` the table holds forward mode, Gauss-Newton and
+Hessian-vector products instead, beside torch's (columns in
+:mod:`rnngrad._bench_curvature`), timed the same way.
+
 Run ``python benchmarks/run.py --help`` (or ``rnngrad bench --help``).
 """
 
 import argparse
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -40,10 +44,12 @@ import autograd.numpy as anp
 import numpy as onp
 from autograd import grad
 
-from . import GRU, LSTM, RNN
+from . import _bench_curvature
+from ._bench_machine import blas_line, environment
 from .kernels import workspace
+from .models import GRU, LSTM, RNN
 
-__all__ = ["main", "SIZES", "run_case"]
+__all__ = ["main", "SIZES", "run_case", "run_curvature_case", "time_runners", "blas_line"]
 
 #: The benchmarked sizes, ``name: (B, T, D, H)``.
 SIZES = {"small": (8, 50, 16, 32), "main": (32, 100, 64, 128), "large": (64, 200, 128, 256)}
@@ -155,6 +161,43 @@ def peak_megabytes(run):
         tracemalloc.stop()
 
 
+def time_runners(runners, repeats, settle):
+    """``{name: median milliseconds}`` of the zero-argument callables ``runners``, timed interleaved.
+
+    A warm-up call of each first; then ``repeats`` rounds, each timing every
+    implementation once: ``settle`` seconds idle, an untimed call, the timed call.
+    """
+    times = {name: [] for name in runners}
+    for run in runners.values():  # warm-up: first-call costs, caches, BLAS threads
+        run()
+    for _ in range(repeats):
+        for name, run in runners.items():
+            time.sleep(settle)
+            run()
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: _median_ms(values) for name, values in times.items()}
+
+
+def run_curvature_case(kind, size_name, dtype_name, *, repeats=7, use_torch=True, settle=SETTLE):
+    """One row of the curvature table (``--curvature``): see :mod:`rnngrad._bench_curvature`."""
+    row = {"cell": kind, "size": size_name, "dtype": dtype_name}
+    row.update(
+        _bench_curvature.run_curvature_case(
+            kind,
+            SIZES[size_name],
+            DTYPES[dtype_name],
+            models=MODELS,
+            time_runners=time_runners,
+            repeats=repeats,
+            use_torch=use_torch,
+            settle=settle,
+        )
+    )
+    return row
+
+
 def run_case(kind, size_name, dtype_name, *, repeats=7, reference=True, use_torch=True, settle=SETTLE):
     """Measure one row of the table; returns a dict of its columns.
 
@@ -172,18 +215,8 @@ def run_case(kind, size_name, dtype_name, *, repeats=7, reference=True, use_torc
         runners["reference"] = _rnngrad_case(kind, size, dtype, "reference")
     if use_torch:
         runners["torch"] = _torch_case(kind, size, dtype)
-    times = {name: [] for name in runners}
-    for run in runners.values():  # warm-up: first-call costs, caches, BLAS threads
-        run()
-    for _ in range(repeats):
-        for name, run in runners.items():
-            time.sleep(settle)
-            run()
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
     row = {"cell": kind, "size": size_name, "dtype": dtype_name}
-    row.update({name: _median_ms(values) for name, values in times.items()})
+    row.update(time_runners(runners, repeats, settle))
     row["floor"] = 1e3 * matmul_floor(kind, size, dtype, repeats)
     row["peak_fused"] = peak_megabytes(runners["fused"])
     if reference:
@@ -220,10 +253,27 @@ def _derived(row):
     return row
 
 
-def format_table(rows):
-    """The rows as a reStructuredText simple table (readable as plain text too)."""
-    cells = [[fmt.format(row[key]) if key in row else "-" for key, _, fmt in COLUMNS] for row in map(_derived, rows)]
-    headers = [title for _, title, _ in COLUMNS]
+def _ratios(row, columns):
+    """``row`` with every ratio column ``"a/b"`` whose ``a`` and ``b`` it has."""
+    row = dict(row)
+    for key, _, _ in columns:
+        parts = key.split("/")
+        if len(parts) == 2 and all(part in row for part in parts):
+            row[key] = row[parts[0]] / row[parts[1]]
+    return row
+
+
+def format_table(rows, columns=None):
+    """The rows as a reStructuredText simple table (readable as plain text too).
+
+    ``columns``: ``(key, title, format)`` triples; ``None``: the first-order table's.
+    """
+    if columns is None:
+        columns, rows = COLUMNS, [_derived(row) for row in rows]
+    else:
+        rows = [_ratios(row, columns) for row in rows]
+    cells = [[fmt.format(row[key]) if key in row else "-" for key, _, fmt in columns] for row in rows]
+    headers = [title for _, title, _ in columns]
     widths = [max(len(h), *(len(c[j]) for c in cells)) for j, h in enumerate(headers)]
     rule = "  ".join("=" * w for w in widths)
     lines = [rule, "  ".join(h.ljust(w) for h, w in zip(headers, widths)), rule]
@@ -232,61 +282,50 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def environment():
-    """Lines describing the machine and the libraries, for the record."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    try:
-        autograd_version = version("autograd")
-    except PackageNotFoundError:
-        autograd_version = "?"
-    versions = f"numpy {onp.__version__}, autograd {autograd_version}"
-    lines = [f"CPU: {cpu}, {os.cpu_count()} logical cores", f"Python {platform.python_version()}, {versions}"]
-    try:
-        blas = onp.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        lines.append(f"BLAS: {blas.get('openblas configuration') or blas.get('name')}")
-    except (KeyError, TypeError, AttributeError):
-        lines.append("BLAS: unknown")
-    try:
-        import torch
-
-        lines.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    except ImportError:
-        lines.append("torch: not installed, its columns are empty")
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        if name in os.environ:
-            lines.append(f"{name}={os.environ[name]}")
-    return lines
-
-
-def _choices(text, allowed, what):
+def _choices(text, allowed):
+    """A comma-separated subset of ``allowed``; argparse names the flag in front of the error."""
     values = [v.strip() for v in text.split(",") if v.strip()]
     unknown = [v for v in values if v not in allowed]
     if unknown or not values:
-        expected = ", ".join(sorted(allowed))
-        raise argparse.ArgumentTypeError(f"{what}: expected a comma-separated subset of {expected}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {', '.join(allowed)}, got {text!r}")
     return values
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="rnngrad bench",
-        description="Forward+backward time of rnngrad's fused kernels, its reference loop and torch (CPU).",
+        description="Forward+backward time of rnngrad's fused kernels, its reference loop and torch (CPU); "
+        "with --curvature, the time of J v, Gauss-Newton and Hessian-vector products beside torch's.",
     )
-    parser.add_argument("--cells", default="rnn,lstm,gru", type=lambda s: _choices(s, MODELS, "--cells"))
-    parser.add_argument("--sizes", default="small,main,large", type=lambda s: _choices(s, SIZES, "--sizes"))
-    parser.add_argument("--dtypes", default="float64,float32", type=lambda s: _choices(s, DTYPES, "--dtypes"))
+    parser.add_argument(
+        "--cells",
+        default="rnn,lstm,gru",
+        type=lambda s: _choices(s, MODELS),
+        help=f"comma-separated, from {', '.join(MODELS)}; default all",
+    )
+    sizes = ", ".join(f"{name} {size}" for name, size in SIZES.items())
+    parser.add_argument(
+        "--sizes",
+        default="small,main,large",
+        type=lambda s: _choices(s, SIZES),
+        help=f"comma-separated, from {sizes} as (B, T, D, H); default all",
+    )
+    parser.add_argument(
+        "--dtypes",
+        default="float64,float32",
+        type=lambda s: _choices(s, DTYPES),
+        help=f"comma-separated, from {', '.join(DTYPES)}; default both",
+    )
+    parser.add_argument(
+        "--curvature",
+        action="store_true",
+        help="time J v, Gauss-Newton and Hessian-vector products (and torch's) instead of forward+backward",
+    )
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds per row (median reported); default 7")
     parser.add_argument(
         "--skip-reference",
         default="",
-        type=lambda s: _choices(s, SIZES, "--skip-reference") if s else [],
+        type=lambda s: _choices(s, SIZES) if s else [],
         help="sizes at which not to time the slow traced reference loop, e.g. 'large'",
     )
     parser.add_argument(
@@ -325,11 +364,14 @@ def main(argv=None):
                 torch.set_num_threads(int(limit))
     for line in environment():
         print(line)
+    what = "J v, GGN and HVP products" if args.curvature else "forward+backward"
     print(
         f"repeats: {repeats} (medians), warm-up first, {args.settle} s idle before each timed call;"
-        " forward+backward of one layer, one direction",
+        f" {what} of one layer, one direction",
         flush=True,
     )
+    if args.curvature:
+        return _curvature_table(args.cells, sizes, args.dtypes, repeats, use_torch, args.settle)
     rows = []
     for kind in args.cells:
         for size_name in sizes:
@@ -347,5 +389,23 @@ def main(argv=None):
                 print(f"  {kind} {size_name} {dtype_name}: fused {row['fused']:.2f} ms", file=sys.stderr, flush=True)
     print()
     print(format_table(rows))
+    print("sizes (B, T, D, H): " + ", ".join(f"{name} {size}" for name, size in SIZES.items() if name in sizes))
+    return 0
+
+
+def _curvature_table(cells, sizes, dtypes, repeats, use_torch, settle):
+    rows = []
+    for kind in cells:
+        for size_name in sizes:
+            for dtype_name in dtypes:
+                row = run_curvature_case(
+                    kind, size_name, dtype_name, repeats=repeats, use_torch=use_torch, settle=settle
+                )
+                rows.append(row)
+                shown = _ratios(row, _bench_curvature.CURVATURE_COLUMNS)
+                parts = ", ".join(f"{key} {value:.3g}" for key, value in shown.items() if isinstance(value, float))
+                print(f"  {kind} {size_name} {dtype_name}: {parts}", file=sys.stderr, flush=True)
+    print()
+    print(format_table(rows, _bench_curvature.CURVATURE_COLUMNS))
     print("sizes (B, T, D, H): " + ", ".join(f"{name} {size}" for name, size in SIZES.items() if name in sizes))
     return 0

@@ -5,11 +5,14 @@
 both test accuracies. ``rnngrad <command> --help`` describes each command.
 matplotlib (plots) and tqdm (progress bars) are optional; without them the
 commands still print every number and say how to install them.
+
+Every argument is checked, and every output path, before anything is
+printed or written; an error names the flag as it was typed (``--length``)
+and the command exits with status 2.
 """
 
 import argparse
 import importlib
-import json
 import math
 import os
 import sys
@@ -18,28 +21,87 @@ import time
 import numpy as onp
 
 from . import experiments
-from .io import save_params
+from ._report import Progress, gradflow_figure, have, pyplot, report
 
 __all__ = ["main"]
 
-PLOT_HINT = 'matplotlib is not installed, so no plot was drawn: pip install "rnngrad[plot]"'
-PROGRESS_HINT = 'tqdm is not installed, so progress is printed at each evaluation: pip install "rnngrad[progress]"'
+# The flag of each argument of experiments.prepare, for its error messages.
+FLAGS = {
+    "task": "--task",
+    "cell": "--cell",
+    "layers": "--layers",
+    "bidirectional": "--bidirectional",
+    "hidden": "--hidden",
+    "length": "--length",
+    "steps": "--steps",
+    "batch": "--batch",
+    "step_size": "--lr",
+    "seed": "--seed",
+    "data": "--data",
+    "label_column": "--label-column",
+    "text_column": "--text-column",
+    "out": "--out",
+}
 
 
 def main(argv=None):
     """Run the command line with ``argv`` (``sys.argv[1:]`` if ``None``); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["train"] + argv
     if argv[0] == "bench":
         return _bench(argv[1:])
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error argparse has printed
+        return 0 if done.code is None else done.code
     try:
         return args.handler(args)
     except (ValueError, TypeError, OSError) as error:
-        print(f"rnngrad {argv[0]}: error: {error}", file=sys.stderr)
+        print(f"rnngrad {argv[0]}: error: {_flag_message(error)}", file=sys.stderr)
         return 2
+
+
+def _flag_message(error):
+    """The error's message with its leading argument name (``step_size: ...``) replaced by its flag."""
+    message = str(error)
+    name, colon, rest = message.partition(": ")
+    return f"{FLAGS[name]}: {rest}" if colon and name in FLAGS else message
+
+
+# -- argument types: argparse reports "argument --flag: <message>" ------------
+def _integer(minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def _number(*, positive):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or (positive and not value > 0):
+            raise argparse.ArgumentTypeError(f"expected a finite number{' > 0' if positive else ''}, got {text!r}")
+        return value
+
+    parse.__name__ = "positive number" if positive else "number"
+    return parse
+
+
+def _per_task(name, fmt="{}"):
+    shown = [f"{task} {fmt.format(values[name])}" for task, values in experiments.DEFAULTS.items() if values[name]]
+    return "default per task: " + ", ".join(shown)
 
 
 def _parser():
@@ -47,29 +109,49 @@ def _parser():
         prog="rnngrad",
         description="Train recurrent networks on built-in tasks and look at their gradients.",
     )
+    # The package's version: rnngrad/__init__.py runs before any of its modules, and the command line
+    # sits below the package in the layers, so it reads the attribute rather than importing it.
+    version = getattr(sys.modules[__package__], "__version__", "(unknown version)")
+    parser.add_argument("--version", action="version", version=f"rnngrad {version}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     train = commands.add_parser(
         "train",
         help="train a recurrent network on a task (the default command)",
         description="Train a recurrent network on a task and compare its test metric with the task's baseline. "
-        "Writes params.npz, metrics.json and loss.png into --out.",
+        "Writes params.npz, metrics.json and loss.png into --out (and, for order, baseline_params.npz).",
     )
     train.add_argument("--task", default="order", choices=list(experiments.DEFAULTS), help="the task (default: order)")
     train.add_argument("--cell", default="lstm", choices=list(experiments.CELLS), help="recurrent cell (default: lstm)")
-    train.add_argument("--layers", type=int, default=1, help="stacked layers (default: 1)")
+    train.add_argument("--layers", type=_integer(1), default=1, help="stacked layers (default: 1)")
     train.add_argument("--bidirectional", action="store_true", help="add a reverse direction to every layer")
-    train.add_argument("--hidden", type=int, help="hidden units H (default: per task)")
+    train.add_argument("--hidden", type=_integer(1), help=f"hidden units H ({_per_task('hidden')})")
     train.add_argument(
         "--length",
-        type=int,
-        help="T: order, longest sentence; adding, sequence length; copy, delay; chars, BPTT chunk (default: per task)",
+        type=_integer(1),
+        help="T: order, longest sentence (at least 3); adding, sequence length (at least 2); copy, delay; "
+        f"chars, BPTT chunk; text: from the data ({_per_task('length')})",
     )
-    train.add_argument("--steps", type=int, help="optimizer steps (default: per task)")
-    train.add_argument("--batch", type=int, help="batch size (default: per task)")
-    train.add_argument("--lr", type=float, help="Adam step size (default: per task)")
-    train.add_argument("--seed", type=int, default=0, help="seed of data, initialization and batches (default: 0)")
-    train.add_argument("--data", help="text: a CSV of label,text rows (required); chars: a text file (optional)")
+    train.add_argument("--steps", type=_integer(1), help=f"optimizer steps, at most ({_per_task('steps')})")
+    train.add_argument("--batch", type=_integer(1), help=f"batch size B ({_per_task('batch')})")
+    train.add_argument("--lr", type=_number(positive=True), help=f"Adam step size ({_per_task('step_size', '{:g}')})")
+    train.add_argument(
+        "--seed", type=_integer(0), default=0, help="seed of data, initialization and batches (default: 0)"
+    )
+    train.add_argument(
+        "--data",
+        help="text: a CSV file, one label and one text per row (required; e.g. examples/reviews.csv); "
+        "chars: a UTF-8 text file (default: a shipped public-domain text); other tasks make their own data",
+    )
+    train.add_argument(
+        "--label-column",
+        help="text: the CSV column of the labels, a name in the header row or a 0-based index (default: "
+        "the column named 'label', else 0)",
+    )
+    train.add_argument(
+        "--text-column",
+        help="text: the CSV column of the texts, a name or a 0-based index (default: the column named 'text', else 1)",
+    )
     train.add_argument("--out", help="output directory (default: runs/<task>-<cell>)")
     train.set_defaults(handler=_train)
 
@@ -82,167 +164,137 @@ def _parser():
         "gradients shrink about as fast as the tanh RNN's; gates help because they can open: start them open "
         "(--forget-bias) or let training open them (--train-steps).",
     )
-    gradflow.add_argument("--length", type=int, default=100, help="sequence length T (default: 100)")
-    gradflow.add_argument("--hidden", type=int, default=64, help="hidden units H (default: 64)")
+    gradflow.add_argument("--length", type=_integer(2), default=100, help="sequence length T (default: 100)")
+    gradflow.add_argument("--hidden", type=_integer(1), default=64, help="hidden units H (default: 64)")
     gradflow.add_argument(
-        "--train-steps", type=int, default=0, help="also measure after this many adding-task steps (default: 0, none)"
+        "--train-steps",
+        type=_integer(0),
+        default=0,
+        help="also measure after this many adding-task steps, for each cell (default: 0, none; 1200 takes minutes)",
     )
     gradflow.add_argument(
         "--forget-bias",
-        type=float,
+        type=_number(positive=False),
         help="also measure an LSTM whose forget gates start with this bias (1 is usual; default: torch's init only)",
     )
-    gradflow.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    gradflow.add_argument("--seed", type=_integer(0), default=0, help="seed (default: 0)")
     gradflow.add_argument("--out", default="gradflow.png", help="the plot file (default: gradflow.png)")
     gradflow.set_defaults(handler=_gradflow)
 
     commands.add_parser(
-        "bench", help="run the fused-kernel benchmark (rnngrad.bench), arguments passed on", add_help=False
+        "bench",
+        help="run the fused-kernel benchmark (rnngrad.bench), arguments passed on; --quick for a short run",
+        add_help=False,
     )
     return parser
 
 
+# -- output paths, checked before any work ------------------------------------
+def _check_output_dir(out):
+    """Refuse ``out`` unless it is, or can be made as, a directory we can write in."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"out: {out} exists and is not a directory; expected a directory for the run's files")
+    existing = os.path.abspath(out)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"out: {existing} is a file, so the directory {out} cannot be made")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"out: cannot write in {existing} (permission denied)")
+
+
+def _check_output_file(out):
+    """Refuse ``out`` unless its directory exists and it can be written as an image matplotlib knows."""
+    if os.path.isdir(out):
+        raise ValueError(f"out: {out} is a directory; expected the path of an image file such as gradflow.png")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise ValueError(f"out: the directory {os.path.dirname(out) or '.'} does not exist; create it first")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"out: cannot write in {parent} (permission denied)")
+    extension = os.path.splitext(out)[1].lstrip(".").lower()
+    if extension and have("matplotlib"):
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if extension not in formats:
+            raise ValueError(f"out: expected an image file ending in one of {sorted(formats)}, got {out!r}")
+
+
 # -- train -------------------------------------------------------------------
 def _train(args):
-    out = args.out or os.path.join("runs", f"{args.task}-{args.cell}")
+    experiment, out = _read_train_arguments(args)
+    _announce(experiment, out)
     os.makedirs(out, exist_ok=True)
-    print(
-        f"rnngrad train: task={args.task} cell={args.cell} layers={args.layers} "
-        f"bidirectional={args.bidirectional} seed={args.seed} -> {out}"
-    )
-    progress = _Progress(args.steps or experiments.DEFAULTS[args.task]["steps"], f"{args.task}/{args.cell}")
-    start = time.perf_counter()
-    try:
-        result = experiments.run(
-            args.task,
-            cell=args.cell,
-            layers=args.layers,
-            bidirectional=args.bidirectional,
-            hidden=args.hidden,
-            length=args.length,
-            steps=args.steps,
-            seed=args.seed,
-            data=args.data,
-            batch=args.batch,
-            step_size=args.lr,
-            on_step=progress.update,
-        )
-    finally:
-        progress.close()
-    seconds = time.perf_counter() - start
-    fit = result["fit"]
-    metric = result["metric"]
-    print(
-        f"test {metric}: {result['test_metric']:.4f} ({args.cell}) | baseline, {result['baseline_name']}: "
-        f"{result['baseline']:.4f} | {len(fit.losses)} steps, best at step {fit.best_step}, {seconds:.1f} s"
-    )
-    if args.task == "order":
-        print(
-            f"order matters: {args.cell} test accuracy {result['test_metric']:.3f}, "
-            f"bag-of-embeddings test accuracy {result['bag_test_metric']:.3f} (chance 0.5)"
-        )
-    if args.task == "copy":
-        print(f"recall accuracy over the ten copied symbols: {result['recall_accuracy']:.3f} (chance 0.125)")
-    if args.task == "chars":
-        print(f"sample: {result['sample']!r}")
-
-    save_params(os.path.join(out, "params.npz"), result["params"])
-    if "bag_params" in result:
-        save_params(os.path.join(out, "baseline_params.npz"), result["bag_params"])
-    metrics = {
-        "task": args.task,
-        "cell": args.cell,
-        "layers": args.layers,
-        "bidirectional": args.bidirectional,
-        "seed": args.seed,
-        "settings": result["settings"],
-        "metric": metric,
-        "test_metric": result["test_metric"],
-        "baseline_name": result["baseline_name"],
-        "baseline": result["baseline"],
-        "steps": len(fit.losses),
-        "best_step": fit.best_step,
-        "best_valid_metric": fit.best_metric,
-        "stopped_early": fit.stopped_early,
-        "seconds": seconds,
-        "losses": fit.losses,
-        "evaluations": fit.evaluations,
-        "evaluation_seconds": fit.evaluation_seconds,
-    }
-    for extra in ("bag_test_metric", "recall_accuracy", "sample", "classes"):
-        if extra in result:
-            metrics[extra] = result[extra]
-    with open(os.path.join(out, "metrics.json"), "w", encoding="utf-8") as handle:
-        json.dump(metrics, handle, indent=1)
-    _plot_losses(result, os.path.join(out, "loss.png"))
-    print(f"wrote {out}/params.npz, metrics.json" + (", loss.png" if _have("matplotlib") else ""))
+    result, seconds = _run_training(experiment)
+    report(experiment, result, seconds, out)
     return 0
 
 
-class _Progress:
-    """A tqdm bar showing loss and the last validation metric, or plain prints at each evaluation."""
-
-    def __init__(self, total, label):
-        self.metric = None
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            print(PROGRESS_HINT)
-            self.bar = None
-        else:
-            self.bar = tqdm(total=total, desc=label, unit="step", dynamic_ncols=True)
-
-    def update(self, step, loss, metric):
-        if metric is not None:
-            self.metric = metric
-        if self.bar is None:
-            if metric is not None:
-                print(f"step {step}: loss {loss:.4f}, valid {metric:.4f}", flush=True)
-            return
-        self.bar.update(1)
-        shown = {"loss": f"{loss:.4f}"}
-        if self.metric is not None:
-            shown["valid"] = f"{self.metric:.4f}"
-        self.bar.set_postfix(shown, refresh=False)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _plot_losses(result, path):
-    plt = _pyplot()
-    if plt is None:
-        return
-    fig, axis = plt.subplots(figsize=(7, 4))
-    losses = onp.asarray(result["fit"].losses)
-    window = max(1, len(losses) // 50)
-    smooth = onp.convolve(losses, onp.ones(window) / window, mode="valid")
-    axis.plot(onp.arange(len(losses)), losses, alpha=0.3, label="training loss")
-    axis.plot(onp.arange(len(smooth)) + window - 1, smooth, label=f"training loss (mean of {window})")
-    if result["fit"].evaluations:
-        steps, values = zip(*result["fit"].evaluations)
-        axis.plot(steps, values, "o-", label=f"validation {result['metric']}")
-    if "bag_fit" in result:
-        axis.plot(result["bag_fit"].losses, alpha=0.5, label="bag-of-embeddings training loss")
-    axis.axhline(
-        result["baseline"],
-        color="gray",
-        linestyle="--",
-        label=f"baseline ({result['baseline_name']}): test {result['metric']}",
+def _read_train_arguments(args):
+    """The checked :class:`~rnngrad.experiments.Experiment` and output directory; nothing printed or written."""
+    out = args.out or os.path.join("runs", f"{args.task}-{args.cell}")
+    _check_output_dir(out)
+    experiment = experiments.prepare(
+        args.task,
+        cell=args.cell,
+        layers=args.layers,
+        bidirectional=args.bidirectional,
+        hidden=args.hidden,
+        length=args.length,
+        steps=args.steps,
+        seed=args.seed,
+        data=args.data,
+        batch=args.batch,
+        step_size=args.lr,
+        label_column=args.label_column,
+        text_column=args.text_column,
     )
-    if result["metric"] != "accuracy":
-        axis.set_yscale("log")
-    axis.set_xlabel("step")
-    axis.set_title(f"{result['task']}, {result['cell']}: test {result['metric']} {result['test_metric']:.4f}")
-    axis.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return experiment, out
+
+
+def _announce(experiment, out):
+    settings = experiment.settings
+    length = "" if settings["length"] is None else f" length={settings['length']}"
+    print(
+        f"rnngrad train: task={experiment.task} cell={experiment.cell} layers={experiment.layers} "
+        f"bidirectional={experiment.bidirectional} hidden={settings['hidden']}{length} steps={settings['steps']} "
+        f"batch={settings['batch']} lr={settings['step_size']:g} seed={experiment.seed} -> {out}"
+    )
+    if experiment.rows is not None:
+        counts = experiment.class_counts
+        shown = ", ".join(f"{label} {count}" for label, count in counts.items())
+        print(f"data: {experiment.data}, {len(experiment.rows[0])} rows, {len(counts)} classes: {shown}")
+
+
+def _run_training(experiment):
+    progress = Progress(experiment.settings["steps"], f"{experiment.task}/{experiment.cell}")
+    start = time.perf_counter()
+    try:
+        result = experiment.run(on_step=progress.update)
+    except BaseException:
+        progress.finish()
+        raise
+    progress.finish(result.steps, result.fit.stopped_early)
+    return result, time.perf_counter() - start
 
 
 # -- gradflow ----------------------------------------------------------------
 def _gradflow(args):
+    _check_output_file(args.out)
+    curves = _gradient_curves(args)
+    plt = pyplot()
+    if plt is None:
+        return 0
+    fig = gradflow_figure(curves, args.length, args.hidden, plt)
+    fig.savefig(args.out, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _gradient_curves(args):
+    """``{(name, stage): norms}``, each printed as its first/last ratio when measured."""
     import autograd.numpy as anp
 
     from . import nn
@@ -270,7 +322,19 @@ def _gradflow(args):
                 while True:
                     yield adding.generate(64, args.length, rng)
 
-            trained = fit(loss_fn, params, batches(), num_steps=args.train_steps, step_size=0.01, max_grad_norm=1.0)
+            progress = Progress(args.train_steps, f"{name} on adding")
+            try:
+                trained = fit(
+                    loss_fn,
+                    params,
+                    batches(),
+                    num_steps=args.train_steps,
+                    step_size=0.01,
+                    max_grad_norm=1.0,
+                    on_step=progress.update,
+                )
+            finally:
+                progress.finish()
             stages.append((f"after {args.train_steps} adding steps", trained.params))
         for stage, p in stages:
             norms = input_gradient_norms(lambda inputs, p=p, net=net: anp.sum(net(p, inputs)[0]), x)
@@ -280,22 +344,7 @@ def _gradflow(args):
                 f"{name:>4} {stage}: |dL/dx_1| / |dL/dx_T| = {ratio:.3e}  (first {norms[0]:.3e}, last {norms[-1]:.3e})",
                 flush=True,
             )
-    plt = _pyplot()
-    if plt is None:
-        return 0
-    fig, axis = plt.subplots(figsize=(7, 4))
-    for (name, stage), norms in curves.items():
-        style = "-" if stage == "init" else "--"
-        axis.semilogy(onp.arange(1, len(norms) + 1), onp.maximum(norms, 1e-300), style, label=f"{name}, {stage}")
-    axis.set_xlabel("time step t (loss at the last step T)")
-    axis.set_ylabel("mean ||dL / dx_t||")
-    axis.set_title(f"Gradient flow back from step T={args.length}, H={args.hidden}")
-    axis.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(args.out, dpi=100)
-    plt.close(fig)
-    print(f"wrote {args.out}")
-    return 0
+    return curves
 
 
 # -- bench -------------------------------------------------------------------
@@ -312,22 +361,3 @@ def _bench(argv):
         return 2
     status = bench.main(argv)
     return 0 if status is None else status
-
-
-# -- optional dependencies -----------------------------------------------------
-def _have(module):
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
-
-
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        print(PLOT_HINT)
-        return None
-    matplotlib.use("Agg")  # files only: never needs a display
-    import matplotlib.pyplot as plt
-
-    return plt

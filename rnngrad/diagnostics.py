@@ -31,7 +31,7 @@ import autograd.numpy as np
 import numpy as onp
 from autograd import grad
 
-from .cells import AbstractCell
+from .cells import WrappedCell
 from .sequence import unroll
 
 __all__ = ["input_gradient_norms", "hidden_gradient_norms", "PerturbedCell"]
@@ -55,7 +55,7 @@ def input_gradient_norms(loss_of_inputs, x):
 
 
 @dataclass(frozen=True)
-class PerturbedCell(AbstractCell):
+class PerturbedCell(WrappedCell):
     """A cell whose first state array after each step gets an additive perturbation read from the input.
 
     The input is ``concat(x_t, delta_t)`` of size D + S: the inner cell sees
@@ -64,23 +64,10 @@ class PerturbedCell(AbstractCell):
     gradient with respect to ``delta_t`` is the gradient with respect to ``h_t``.
     """
 
-    inner: AbstractCell
-
     @property
     def input_size(self):
         """D + S: the inner cell's input, then the perturbation of its first state array."""
         return self.inner.input_size + self.inner.state_sizes[0]
-
-    def param_shapes(self):
-        return self.inner.param_shapes()
-
-    @property
-    def state_sizes(self):
-        return self.inner.state_sizes
-
-    @property
-    def state_names(self):
-        return self.inner.state_names
 
     def step(self, params, x, state):
         d = self.inner.input_size

@@ -1,39 +1,55 @@
+# long: one short recipe per task (five), read side by side, and the one place that checks their arguments.
 """One training run per built-in task: data, network, loss, metric and baseline, wired to :func:`rnngrad.train.fit`.
 
 :func:`run` is what ``rnngrad train`` calls; it is also the shortest
 complete example of training with rnngrad, one small function per task.
 Every run is reproducible from its seed (data, initialization, batches).
+A run has two halves: :func:`prepare` checks every argument and reads the
+data (fast, and where every mistake is caught), :meth:`Experiment.run`
+trains and measures (slow) and returns a :class:`RunResult`.
 
 Defaults (chosen so each task trains in about a minute or two on 2 cores,
 except ``adding`` at long lengths, which takes several) are in :data:`DEFAULTS`.
 """
 
+import collections
+import math
+import numbers
+from dataclasses import dataclass, field
+
 import numpy as onp
 
 from . import nn
+from ._validation import check_bool, check_positive_int
 from .models import GRU, LSTM, RNN
 from .nets import BagOfEmbeddings, RecurrentNet
 from .tasks import adding, chars, copy, order, text
-from .train import fit, minibatches, pad_sequences, stream_batches, truncated_bptt
+from .train import FitResult, fit, minibatches, pad_sequences, stream_batches, truncated_bptt
 from .utilities import make_rng
 
-__all__ = ["CELLS", "DEFAULTS", "run", "build_core"]
+__all__ = ["CELLS", "DEFAULTS", "MIN_LENGTH", "Experiment", "RunResult", "prepare", "run", "build_core"]
 
 #: The model class behind each ``--cell`` name of the command line.
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 #: per task: hidden H, length T (None: the data decides), steps, batch B,
-#: Adam step size, clipping norm, evaluation period.
+#: Adam step size, clipping norm, evaluation period, and patience (evaluations
+#: without improvement before stopping early; None: never).
 DEFAULTS = {
-    "order": dict(hidden=32, length=8, steps=1500, batch=64, step_size=0.01, clip=5.0, eval_every=100),
-    "adding": dict(hidden=32, length=50, steps=3000, batch=64, step_size=0.01, clip=1.0, eval_every=250),
-    "copy": dict(hidden=64, length=10, steps=1500, batch=64, step_size=0.01, clip=1.0, eval_every=100),
-    "text": dict(hidden=64, length=None, steps=500, batch=32, step_size=0.005, clip=5.0, eval_every=50),
-    "chars": dict(hidden=64, length=32, steps=400, batch=16, step_size=0.005, clip=5.0, eval_every=50),
+    "order": dict(hidden=32, length=8, steps=1500, batch=64, step_size=0.01, clip=5.0, eval_every=100, patience=4),
+    "adding": dict(hidden=32, length=50, steps=3000, batch=64, step_size=0.01, clip=1.0, eval_every=250, patience=None),
+    "copy": dict(hidden=64, length=10, steps=1500, batch=64, step_size=0.01, clip=1.0, eval_every=100, patience=None),
+    "text": dict(hidden=64, length=None, steps=500, batch=32, step_size=0.005, clip=5.0, eval_every=50, patience=5),
+    "chars": dict(hidden=64, length=32, steps=400, batch=16, step_size=0.005, clip=5.0, eval_every=50, patience=3),
 }
+#: per task: the smallest ``length`` it can use (order: the shortest sentence;
+#: adding: two marked values); the text task takes its lengths from the data.
+MIN_LENGTH = {"order": order.MIN_LENGTH, "adding": 2, "copy": 1, "chars": 1}
 EMBEDDING_SIZE = 16
 #: chars: the validation and test metrics read at most this many characters.
 EVAL_CHARS = 20000
+#: chars: the sample starts with this prime when the text has its characters.
+PRIME = "The "
 
 
 def build_core(cell, input_size, hidden, layers=1, bidirectional=False):
@@ -43,7 +59,100 @@ def build_core(cell, input_size, hidden, layers=1, bidirectional=False):
     return CELLS[cell](input_size, hidden, num_layers=layers, bidirectional=bidirectional)
 
 
-def run(
+@dataclass(frozen=True)
+class RunResult:
+    """What :meth:`Experiment.run` (and :func:`run`) returns.
+
+    Attributes:
+        task, cell, seed: what ran.
+        settings: the budget and sizes used (:data:`DEFAULTS` with the given values).
+        metric: the test metric's name (``"accuracy"``, ``"mse"``, ``"cross-entropy"``).
+        maximize: whether a larger metric is better.
+        test_metric: the metric of the kept parameters on the test split
+            (``nan`` if training diverged).
+        baseline_name, baseline: the task's reference point on the same split.
+        fit: the :class:`~rnngrad.train.FitResult` of the recurrent network.
+        net, params: the network and its kept parameters.
+        baseline_fit, baseline_params: the trained baseline model (``order``
+            with ``baseline_model=True``: the bag of embeddings), else ``None``.
+        extras: task-specific numbers and strings, ready for JSON
+            (``bag_test_metric``, ``recall_accuracy``, ``sample``, ``classes``,
+            ``class_counts``, ``vocabulary``).
+    """
+
+    task: str
+    cell: str
+    seed: int
+    settings: dict
+    metric: str
+    maximize: bool
+    test_metric: float
+    baseline_name: str
+    baseline: float
+    fit: FitResult
+    net: object
+    params: dict
+    baseline_fit: FitResult = None
+    baseline_params: dict = None
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def steps(self):
+        """The optimizer updates applied: the step of the evaluation that ended training when it stopped early.
+
+        (``fit.losses`` then holds one more loss, of the batch drawn at that step.)
+        """
+        if self.fit.stopped_early:
+            return self.fit.evaluations[-1][0]
+        return len(self.fit.losses)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A checked run, its data read, ready to train: what :func:`prepare` returns.
+
+    Attributes:
+        task, cell, layers, bidirectional, seed: as given to :func:`prepare`.
+        settings: :data:`DEFAULTS` of the task with the given values.
+        data: the data file's path, or ``None``.
+        rows: text: the ``(labels, texts)`` read from ``data``; else ``None``.
+        content: chars: the text to model; else ``None``.
+    """
+
+    task: str
+    cell: str
+    layers: int
+    bidirectional: bool
+    seed: int
+    settings: dict
+    data: str = None
+    rows: tuple = None
+    content: str = None
+
+    @property
+    def class_counts(self):
+        """text: rows per label, in label order (``{}`` for other tasks)."""
+        if self.rows is None:
+            return {}
+        return dict(sorted(collections.Counter(self.rows[0]).items()))
+
+    def run(self, *, on_step=None, baseline_model=True):
+        """Train and measure; return a :class:`RunResult`.
+
+        Args:
+            on_step: ``(step, loss, metric or None)`` progress hook.
+            baseline_model: for ``order``, also train the bag-of-embeddings baseline.
+        """
+        runner = {"order": _order, "adding": _adding, "copy": _copy, "text": _text, "chars": _chars}[self.task]
+        rng = make_rng(self.seed)
+        options = dict(cell=self.cell, layers=self.layers, bidirectional=self.bidirectional, on_step=on_step)
+        if self.task == "order":
+            options["baseline_model"] = baseline_model
+        result = runner(self, dict(self.settings), rng, **options)
+        return RunResult(task=self.task, cell=self.cell, seed=self.seed, settings=dict(self.settings), **result)
+
+
+def prepare(
     task="order",
     *,
     cell="lstm",
@@ -56,46 +165,130 @@ def run(
     data=None,
     batch=None,
     step_size=None,
-    on_step=None,
-    baseline_model=True,
+    label_column=None,
+    text_column=None,
 ):
-    """Train on one task and measure the test metric.
+    """Check every argument and read the data; return an :class:`Experiment` ready to :meth:`~Experiment.run`.
 
     Args:
         task: ``"order"``, ``"adding"``, ``"copy"``, ``"text"`` or ``"chars"``.
         cell, layers, bidirectional, hidden: the recurrent core.
         length: T (order: the longest sentence; adding: the sequence length;
-            copy: the delay; chars: the truncated-BPTT chunk; text: unused).
+            copy: the delay; chars: the truncated-BPTT chunk); at least
+            :data:`MIN_LENGTH` of the task; the text task takes none.
         steps, batch, step_size: the optimization budget; ``None`` takes :data:`DEFAULTS`.
         seed: seeds data, initialization and batch order.
-        data: path of the CSV (``text``, required) or text file (``chars``, optional).
+        data: path of the CSV (``text``, required, read by
+            :func:`rnngrad.tasks.text.read_csv`) or text file (``chars``,
+            optional); the other tasks make their data and refuse one.
+        label_column, text_column: text: the CSV's columns, names or 0-based indices.
+
+    Raises:
+        ValueError, TypeError: the message starts with the argument's name
+            (``length: expected an integer >= 2 for the adding task, got 1``);
+            a problem in the data file is reported as ``data: <file>, line <n>: ...``.
+    """
+    if task not in DEFAULTS:
+        raise ValueError(f"task: expected one of {sorted(DEFAULTS)}, got {task!r}")
+    if cell not in CELLS:
+        raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
+    layers = check_positive_int("layers", layers)
+    bidirectional = check_bool("bidirectional", bidirectional)
+    seed = check_positive_int("seed", seed, minimum=0)
+    settings = dict(DEFAULTS[task])
+    for name, value in (("hidden", hidden), ("steps", steps), ("batch", batch)):
+        if value is not None:
+            settings[name] = check_positive_int(name, value)
+    if length is not None:
+        if task not in MIN_LENGTH:
+            raise ValueError(f"length: the {task} task takes its sequence lengths from the data, got {length!r}")
+        if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < MIN_LENGTH[task]:
+            raise ValueError(f"length: expected an integer >= {MIN_LENGTH[task]} for the {task} task, got {length!r}")
+        settings["length"] = int(length)
+    if step_size is not None:
+        settings["step_size"] = _check_positive_float("step_size", step_size)
+    if task == "chars" and bidirectional:
+        raise ValueError(
+            "bidirectional: a language model reads left to right; the chars task takes no reverse direction"
+        )
+    if task != "text":
+        for name, value in (("label_column", label_column), ("text_column", text_column)):
+            if value is not None:
+                raise ValueError(f"{name}: only the text task reads a CSV file, got {value!r} for the {task} task")
+    experiment = dict(task=task, cell=cell, layers=layers, bidirectional=bidirectional, seed=seed, settings=settings)
+    if task in ("order", "adding", "copy"):
+        if data is not None:
+            raise ValueError(f"data: the {task} task makes its own data and reads no file, got {data!r}")
+        return Experiment(**experiment)
+    if task == "text":
+        rows = _read_rows(data, label_column, text_column)
+        return Experiment(**experiment, data=data, rows=rows)
+    return Experiment(**experiment, data=data, content=_read_text(data, settings["batch"]))
+
+
+def _read_rows(data, label_column, text_column):
+    """text: the ``(labels, texts)`` of the CSV file ``data``, every problem reported as ``data: ...``."""
+    if data is None:
+        raise ValueError("data: the text task needs a CSV file of labelled texts (a label and a text per row)")
+    try:
+        labels, texts = text.read_csv(data, label_column=label_column, text_column=text_column)
+    except OSError as error:
+        raise ValueError(f"data: cannot read {data}: {error.strerror or error}") from None
+    except (ValueError, TypeError) as error:
+        if str(error).startswith(("label_column:", "text_column:")):
+            raise
+        raise ValueError(f"data: {error}") from None
+    if len(labels) < 10:  # the test split (10%) must hold a row
+        raise ValueError(f"data: {data} has {len(labels)} rows, too few for a test split (need at least 10)")
+    return tuple(labels), tuple(texts)
+
+
+def _read_text(data, batch):
+    """chars: the text of the file ``data`` (the shipped one if ``None``), long enough for ``batch`` streams."""
+    if data is None:
+        content = chars.default_text()
+    else:
+        try:
+            with open(data, encoding="utf-8") as handle:
+                content = handle.read()
+        except OSError as error:
+            raise ValueError(f"data: cannot read {data}: {error.strerror or error}") from None
+        except UnicodeDecodeError as error:
+            raise ValueError(f"data: {data}: expected a UTF-8 text file ({error})") from None
+    train_part, valid_part, test_part = chars.split_text(content)
+    if len(train_part) < batch + 1 or min(len(valid_part), len(test_part)) < 2:
+        raise ValueError(
+            f"data: the text has {len(content)} characters; its first 90% (training) needs at least batch + 1 = "
+            f"{batch + 1} and the last two 5% pieces at least 2 each (use a longer text or a smaller batch)"
+        )
+    return content
+
+
+def run(task="order", *, on_step=None, baseline_model=True, **arguments):
+    """Train on one task and measure the test metric: ``prepare(task, **arguments).run(...)``.
+
+    Args:
+        task, arguments: as for :func:`prepare` (``cell``, ``layers``,
+            ``bidirectional``, ``hidden``, ``length``, ``steps``, ``seed``,
+            ``data``, ``batch``, ``step_size``, ``label_column``, ``text_column``).
         on_step: ``(step, loss, metric or None)`` progress hook.
         baseline_model: for ``order``, also train the bag-of-embeddings baseline.
 
     Returns:
-        a dict: ``metric`` (name), ``maximize``, ``test_metric``, ``baseline``
-        (value) and ``baseline_name``, ``fit`` (the :class:`~rnngrad.train.FitResult`),
-        ``net`` and ``params``, plus task extras (``bag_fit``, ``sample``, ...).
+        a :class:`RunResult`.
     """
-    if task not in DEFAULTS:
-        raise ValueError(f"task: expected one of {sorted(DEFAULTS)}, got {task!r}")
-    settings = dict(DEFAULTS[task])
-    for name, value in (("hidden", hidden), ("length", length), ("steps", steps), ("batch", batch)):
-        if value is not None:
-            settings[name] = value
-    if step_size is not None:
-        settings["step_size"] = step_size
-    runner = {"order": _order, "adding": _adding, "copy": _copy, "text": _text, "chars": _chars}[task]
-    rng = make_rng(seed)
-    options = dict(cell=cell, layers=layers, bidirectional=bidirectional, data=data, on_step=on_step)
-    if task == "order":
-        options["baseline_model"] = baseline_model
-    result = runner(settings, rng, **options)
-    result.update(task=task, cell=cell, settings=settings, seed=seed)
-    return result
+    return prepare(task, **arguments).run(on_step=on_step, baseline_model=baseline_model)
 
 
-def _fit(loss_fn, params, batches, settings, evaluate, maximize, on_step, patience=None):
+def _check_positive_float(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a finite number > 0, got {value!r} ({type(value).__name__})")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _fit(loss_fn, params, batches, settings, evaluate, maximize, on_step):
     return fit(
         loss_fn,
         params,
@@ -105,13 +298,13 @@ def _fit(loss_fn, params, batches, settings, evaluate, maximize, on_step, patien
         max_grad_norm=settings["clip"],
         evaluate=evaluate,
         eval_every=settings["eval_every"],
-        patience=patience,
+        patience=settings["patience"],
         maximize=maximize,
         on_step=on_step,
     )
 
 
-def _classification(net, params, splits, settings, rng, on_step, patience):
+def _classification(net, params, splits, settings, rng, on_step):
     """Train a sequence classifier on ``splits[name] = (ids list, labels)``; return (fit, test accuracy)."""
     padded = {name: pad_sequences(ids) for name, (ids, _) in splits.items()}
     labels = {name: y for name, (_, y) in splits.items()}
@@ -132,42 +325,41 @@ def _classification(net, params, splits, settings, rng, on_step, patience):
 
         return measure
 
-    result = _fit(loss_fn, params, batches(), settings, accuracy_on("valid"), True, on_step, patience)
+    result = _fit(loss_fn, params, batches(), settings, accuracy_on("valid"), True, on_step)
     return result, accuracy_on("test")(result.params)
 
 
-def _order(settings, rng, *, cell, layers, bidirectional, data, on_step, baseline_model):
+def _order(experiment, settings, rng, *, cell, layers, bidirectional, on_step, baseline_model):
     splits = {}
     for name, size in (("train", 4000), ("valid", 500), ("test", 2000)):
         _, ids, labels = order.generate(size, rng, max_length=settings["length"])
         splits[name] = (ids, labels)
     vocab = len(order.VOCABULARY)
     net = RecurrentNet(build_core(cell, EMBEDDING_SIZE, settings["hidden"], layers, bidirectional), 2, vocab_size=vocab)
-    result, test_accuracy = _classification(net, net.init(rng), splits, settings, rng, on_step, patience=4)
+    result, test_accuracy = _classification(net, net.init(rng), splits, settings, rng, on_step)
     out = dict(metric="accuracy", maximize=True, test_metric=test_accuracy, baseline=0.5, baseline_name="chance")
     if baseline_model:
         bag = BagOfEmbeddings(vocab, EMBEDDING_SIZE, 2)
-        bag_fit, bag_accuracy = _classification(bag, bag.init(rng), splits, settings, rng, None, patience=4)
-        out.update(bag_fit=bag_fit, bag_test_metric=bag_accuracy, bag_params=bag_fit.params)
+        bag_fit, bag_accuracy = _classification(bag, bag.init(rng), splits, settings, rng, None)
+        out.update(baseline_fit=bag_fit, baseline_params=bag_fit.params, extras={"bag_test_metric": bag_accuracy})
         out.update(baseline=bag_accuracy, baseline_name="bag-of-embeddings")
     out.update(fit=result, net=net, params=result.params)
     return out
 
 
-def _text(settings, rng, *, cell, layers, bidirectional, data, on_step):
-    if data is None:
-        raise ValueError("data: the text task needs --data PATH, a CSV file of 'label,text' rows")
-    loaded = text.load(data, rng)
+def _text(experiment, settings, rng, *, cell, layers, bidirectional, on_step):
+    loaded = text.split(*experiment.rows, rng)
     splits = {name: loaded[name] for name in ("train", "valid", "test")}
     if not len(splits["valid"][1]):
         splits["valid"] = splits["train"]
-    if not len(splits["test"][1]):
-        raise ValueError(f"data: {data} has too few rows for a test split (need at least 10)")
-    num_classes = max(2, len(loaded["classes"]))
+    num_classes = len(loaded["classes"])
     core = build_core(cell, EMBEDDING_SIZE * 2, settings["hidden"], layers, bidirectional)
     net = RecurrentNet(core, num_classes, vocab_size=len(loaded["vocabulary"]))
-    result, test_accuracy = _classification(net, net.init(rng), splits, settings, rng, on_step, patience=5)
+    result, test_accuracy = _classification(net, net.init(rng), splits, settings, rng, on_step)
     majority = float(onp.mean(splits["test"][1] == onp.bincount(splits["train"][1]).argmax()))
+    extras = dict(
+        classes=loaded["classes"], class_counts=experiment.class_counts, vocabulary=list(loaded["vocabulary"].tokens)
+    )
     return dict(
         metric="accuracy",
         maximize=True,
@@ -177,8 +369,7 @@ def _text(settings, rng, *, cell, layers, bidirectional, data, on_step):
         fit=result,
         net=net,
         params=result.params,
-        classes=loaded["classes"],
-        vocabulary=list(loaded["vocabulary"].tokens),
+        extras=extras,
     )
 
 
@@ -188,7 +379,7 @@ def init_remembering(net, rng):
     return net.init(rng, forget_bias=1.0 if gated else None)
 
 
-def _adding(settings, rng, *, cell, layers, bidirectional, data, on_step):
+def _adding(experiment, settings, rng, *, cell, layers, bidirectional, on_step):
     length = settings["length"]
     valid = adding.generate(500, length, rng)
     test = adding.generate(2000, length, rng)
@@ -219,7 +410,7 @@ def _adding(settings, rng, *, cell, layers, bidirectional, data, on_step):
     )
 
 
-def _copy(settings, rng, *, cell, layers, bidirectional, data, on_step):
+def _copy(experiment, settings, rng, *, cell, layers, bidirectional, on_step):
     delay = settings["length"]
     valid = copy.generate(500, delay, rng)
     test = copy.generate(1000, delay, rng)
@@ -247,23 +438,15 @@ def _copy(settings, rng, *, cell, layers, bidirectional, data, on_step):
         test_metric=float(nn.cross_entropy(logits, test[1])),
         baseline=copy.baseline(delay),
         baseline_name="memoryless",
-        recall_accuracy=recalled,
         fit=result,
         net=net,
         params=result.params,
+        extras={"recall_accuracy": recalled},
     )
 
 
-def _chars(settings, rng, *, cell, layers, bidirectional, data, on_step):
-    if bidirectional:
-        raise ValueError(
-            "bidirectional: a language model reads left to right; the chars task takes no reverse direction"
-        )
-    if data is None:
-        content = chars.default_text()
-    else:
-        with open(data, encoding="utf-8") as handle:
-            content = handle.read()
+def _chars(experiment, settings, rng, *, cell, layers, bidirectional, on_step):
+    content = experiment.content
     vocabulary = chars.CharVocabulary(content)
     train_ids, valid_ids, test_ids = chars.split_text(vocabulary.encode(content))
     core = build_core(cell, EMBEDDING_SIZE * 2, settings["hidden"], layers, bidirectional)
@@ -288,17 +471,19 @@ def _chars(settings, rng, *, cell, layers, bidirectional, data, on_step):
         return measure
 
     # A few kilobytes of text are memorised within a few hundred steps: stop when validation turns.
-    result = _fit(loss_fn, params, batches, settings, ce_on(valid_ids), False, on_step, patience=3)
-    sample = chars.sample(net, result.params, vocabulary, "The ", 200, temperature=0.8, seed=rng)
+    result = _fit(loss_fn, params, batches, settings, ce_on(valid_ids), False, on_step)
+    # The sample continues its prime, which is shown with it: "The " when the
+    # text has those characters, else the text's first word (or character).
+    prime = PRIME if set(PRIME) <= set(vocabulary.chars) else content[: content.find(" ") + 1 or 1]
+    drawn = chars.sample(net, result.params, vocabulary, prime, 200, temperature=0.8, seed=rng)
     return dict(
         metric="cross-entropy",
         maximize=False,
         test_metric=ce_on(test_ids)(result.params),
         baseline=chars.unigram_entropy(train_ids, len(vocabulary), test_ids),
         baseline_name="unigram",
-        sample=sample,
-        vocabulary=list(vocabulary.chars),
         fit=result,
         net=net,
         params=result.params,
+        extras={"sample": prime + drawn, "vocabulary": list(vocabulary.chars)},
     )

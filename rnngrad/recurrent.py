@@ -1,22 +1,18 @@
 r"""The generic stacked, bidirectional network of any cell, behind :class:`~rnngrad.RNN`, LSTM and GRU.
 
-A model is a frozen object (as a cell is: setting an attribute raises
-:class:`dataclasses.FrozenInstanceError`) holding hyperparameters and the
-cells of every layer and direction; its parameters are a plain dict, and a
-call is a pure function that autograd differentiates::
+A model is frozen (:class:`rnngrad.utilities.Frozen`, as a cell is) and holds
+hyperparameters and the cells of every layer and direction; its parameters
+are a plain dict, and a call is a pure function that autograd differentiates::
 
     net = rnngrad.Recurrent(lambda d: MyCell(d, 32), input_size=8, num_layers=2, bidirectional=True)
     params = net.init(seed=0)
     output, h_n = net(params, x, lengths=[5, 3, 0])
 
-Shapes (letters as everywhere in rnngrad): T steps, B sequences, D input
-features, L layers, N directions (1 or 2), O each cell's output size, S a
-state array's size.
-
-* ``x``: (T, B, D), or (B, T, D) with ``batch_first``, or unbatched (T, D).
-* ``output``: (T, B, N*O) (``concat``; O with ``sum`` or ``mean``), batch-first
-  and unbatched likewise; steps past a sequence's length, or masked out, are zero.
-* each final state array: (L*N, B, S), entry ``k*N + d`` for layer k, direction d.
+Shapes (T steps, B sequences, D features, L layers, N directions, O each
+cell's output size, S a state array's size): ``x`` (T, B, D), or (B, T, D)
+with ``batch_first``, or unbatched (T, D); ``output`` (T, B, N*O) (O when
+``merge_mode`` is ``sum`` or ``mean``), zero at masked steps; each final state
+array (L*N, B, S), entry ``k*N + d`` for layer k, direction d.
 """
 
 import dataclasses
@@ -43,12 +39,33 @@ from ._validation import (
     shape_of,
 )
 from .sequence import select_kernels
-from .utilities import make_rng
+from .utilities import Frozen, make_rng
 
-__all__ = ["Recurrent"]
+__all__ = ["Recurrent", "PreparedCall"]
 
 
-class Recurrent:
+@dataclasses.dataclass(frozen=True)
+class PreparedCall:
+    """A model call's arguments, checked and in the stack's layout (:meth:`Recurrent.prepare`).
+
+    Attributes:
+        inputs: (T, B, D), time-major; an unbatched call has B = 1.
+        mask: (T, B) boolean, or ``None`` when every step counts.
+        states: ``states[k][d]``, the state tuple each cell starts from.
+        params: ``params[k][d]``, each cell's parameter dict with its own key names.
+        rng: the generator of the training noise, or ``None`` when there is none to draw.
+        batched: whether the call's ``x`` had a batch axis.
+    """
+
+    inputs: object
+    mask: object
+    states: list
+    params: list
+    rng: object
+    batched: bool
+
+
+class Recurrent(Frozen):
     """A stacked, optionally bidirectional network of any cell.
 
     This is the generic model behind :class:`~rnngrad.RNN`,
@@ -129,7 +146,7 @@ class Recurrent:
             raise ValueError(f"make_cell: every cell must have the same number of state arrays, got {sorted(states)}")
         self._freeze(cells=tuple(cells), output_size=width)
 
-    # -- immutability: as a frozen dataclass ---------------------------------
+    # -- hyperparameters ---------------------------------------------------
     _fields = ("input_size", "num_layers", "batch_first", "dropout", "bidirectional")
     _extras = {
         "merge_mode": "concat",
@@ -138,18 +155,6 @@ class Recurrent:
         "variational_dropout": 0.0,
         "learn_initial_state": False,
     }
-
-    def _freeze(self, **fields):
-        for name, value in fields.items():
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name, value):
-        raise dataclasses.FrozenInstanceError(
-            f"cannot assign to field {name!r}: {type(self).__name__} is immutable; build a new one"
-        )
-
-    def __delattr__(self, name):
-        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}: {type(self).__name__} is immutable")
 
     def _options(self):
         """The hyperparameters: torch's, then the extras that differ from their defaults."""
@@ -237,11 +242,7 @@ class Recurrent:
         return [[{name: take(key) for name, key in cell_keys} for cell_keys in layer] for layer in self._layout()[1]]
 
     def _layout(self):
-        """``(param_shapes, keys)`` with ``keys[k][d]`` the ``(name, key)`` pairs of that cell.
-
-        Computed on the first call and kept: it depends only on the model and
-        its cells, which are frozen, and every call needs it.
-        """
+        """``(param_shapes, keys)``, ``keys[k][d]`` the ``(name, key)`` pairs of a cell; kept (the model is frozen)."""
         layout = self.__dict__.get("_call_layout")
         if layout is None:
             keys = tuple(
@@ -278,6 +279,31 @@ class Recurrent:
         Returns:
             ``(output, h_n)``, or ``(output, (h_n, c_n))`` for multi-state cells.
         """
+        call = self.prepare(params, x, lengths=lengths, mask=mask, initial_state=initial_state, train=train, rng=rng)
+        output, finals = _runners.run_stack(
+            self.cells,
+            select_kernels(self.cells, impl),
+            call.params,
+            call.inputs,
+            call.states,
+            mask=call.mask,
+            dropout_rate=self.dropout,
+            weight_dropout=self.weight_dropout,
+            variational_dropout=self.variational_dropout,
+            rng=call.rng,
+            merge_mode=self.merge_mode,
+            residual=self.residual,
+        )
+        return self.finish(call, output, finals)
+
+    def prepare(self, params, x, *, lengths=None, mask=None, initial_state=None, train=False, rng=None):
+        """The checked, time-major arguments of a call, as the stack runs on them.
+
+        Takes the arguments of a call (``impl`` aside) and returns a
+        :class:`PreparedCall`; :meth:`finish` turns the stack's result back
+        into what the call returns. Tools that run the stack their own way
+        (:func:`rnngrad.trace.trace`) start here.
+        """
         dtype = check_params(params, self._layout()[0])
         x = as_input_array("x", x, dtype)
         shape = shape_of(x)
@@ -292,31 +318,24 @@ class Recurrent:
         elif self.batch_first:
             x = np.swapaxes(x, 0, 1)
         num_steps, batch = shape_of(x)[:2]
-
-        valid = self._mask(lengths, mask, num_steps, batch, batched)
-        states = self._initial_states(params, initial_state, batch, batched, dtype)
-        noise_rng = self._noise_rng(train, rng)
-        output, finals = _runners.run_stack(
-            self.cells,
-            select_kernels(self.cells, impl),
-            self.split_params(params),
-            x,
-            states,
-            mask=valid,
-            dropout_rate=self.dropout,
-            weight_dropout=self.weight_dropout,
-            variational_dropout=self.variational_dropout,
-            rng=noise_rng,
-            merge_mode=self.merge_mode,
-            residual=self.residual,
+        return PreparedCall(
+            inputs=x,
+            mask=self._mask(lengths, mask, num_steps, batch, batched),
+            states=self._initial_states(params, initial_state, batch, batched, dtype),
+            params=self.split_params(params),
+            rng=self._noise_rng(train, rng),
+            batched=batched,
         )
 
-        if not batched:
+    def finish(self, call, output, finals):
+        """What a call returns, from the stack's time-major ``output`` and ``finals[k][d]`` for ``call``."""
+        num_steps = shape_of(output)[0]
+        if not call.batched:
             output = np.reshape(output, (num_steps, self.output_size))
         elif self.batch_first:
             output = np.swapaxes(output, 0, 1)
         count = len(self.cells[0][0].state_sizes)
-        final = [stack_states([state[i] for layer in finals for state in layer], batched) for i in range(count)]
+        final = [stack_states([state[i] for layer in finals for state in layer], call.batched) for i in range(count)]
         return output, (final[0] if count == 1 else tuple(final))
 
     def _mask(self, lengths, mask, num_steps, batch, batched):

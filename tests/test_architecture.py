@@ -109,6 +109,61 @@ def test_the_cycle_finder_finds_a_planted_cycle():
     assert find_cycle(graph) is not None
 
 
+#: The layers from the bottom up (docs/architecture.rst): a module imports only from its own layer or below.
+#: A package's name stands for its submodules too.
+LAYERS = [
+    ["rnngrad.activations", "rnngrad._validation", "rnngrad.utilities"],
+    ["rnngrad.cells"],
+    ["rnngrad._runners", "rnngrad._tape"],
+    ["rnngrad.kernels"],
+    ["rnngrad.sequence"],
+    ["rnngrad.recurrent"],
+    ["rnngrad.models"],
+    [
+        "rnngrad.nn",
+        "rnngrad.nets",
+        "rnngrad.train",
+        "rnngrad.io",
+        "rnngrad.interop",
+        "rnngrad.diagnostics",
+        "rnngrad.tasks",
+        "rnngrad.testing",
+        "rnngrad.trace",
+        "rnngrad.probe",
+        "rnngrad.curvature",
+    ],
+    [
+        "rnngrad.experiments",
+        "rnngrad.bench",
+        "rnngrad._bench_curvature",
+        "rnngrad._bench_machine",
+        "rnngrad._report",
+        "rnngrad.cli",
+        "rnngrad.__main__",
+    ],
+    ["rnngrad"],
+]
+
+
+def layer_of(name):
+    for index, layer in enumerate(LAYERS):
+        if any(name == top or name.startswith(top + ".") for top in layer if top != "rnngrad") or name in layer:
+            return index
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_a_module_imports_only_from_its_layer_or_below(name):
+    own = layer_of(name)
+    assert own is not None, f"{name} is in no layer: add it to LAYERS here and to docs/architecture.rst"
+    upward = [
+        f"line {line}: {target}"
+        for target, _, line in imports(name)
+        if target in MODULES and (layer_of(target) or 0) > own
+    ]
+    assert not upward, f"{name} imports from a layer above its own: {upward}"
+
+
 def private_uses(name):
     """Private names of other rnngrad modules that module ``name`` imports or reads as attributes."""
     found = [

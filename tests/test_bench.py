@@ -65,3 +65,38 @@ def test_bad_choices_are_refused_by_name(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--cells", "lstm,transformer"])
     assert "--cells" in capsys.readouterr().err
+
+
+def test_a_curvature_row_times_every_product_and_states_the_target_ratios(monkeypatch):
+    monkeypatch.setitem(bench.SIZES, "tiny", (2, 3, 4, 5))
+    row = bench.run_curvature_case("gru", "tiny", "float64", repeats=1, use_torch=False, settle=0.0)
+    assert all(row[key] > 0 for key in ("fwd", "grad", "jvp", "ggn", "hvp"))
+    table = bench.format_table([row], bench._bench_curvature.CURVATURE_COLUMNS)
+    header = table.splitlines()[1]
+    assert all(title in header for title in ("jvp/fwd", "ggn/grad", "hvp/grad", "hvp/t hvp"))
+    ratios = bench._ratios(row, bench._bench_curvature.CURVATURE_COLUMNS)
+    assert ratios["hvp/grad"] == row["hvp"] / row["grad"] and "hvp/t hvp" not in ratios  # no torch: no ratio
+
+
+def test_the_environment_names_the_blas_kernel_and_its_threads():
+    pytest.importorskip("threadpoolctl")
+    line = bench.blas_line()
+    assert "kernel" in line and "threads" in line, line
+
+
+@pytest.mark.parametrize("flag", ["--cells", "--sizes", "--dtypes"])
+def test_a_bad_choice_is_named_once_and_the_allowed_values_are_listed(flag, capsys):
+    with pytest.raises(SystemExit):
+        bench.main([flag, "foo"])
+    error = capsys.readouterr().err
+    assert error.count(flag) == 1 + error.split("error:")[0].count(flag), error  # the usage line may name it too
+    allowed = {"--cells": bench.MODELS, "--sizes": bench.SIZES, "--dtypes": bench.DTYPES}[flag]
+    assert all(value in error for value in allowed)
+
+
+def test_the_help_lists_the_allowed_values_of_each_choice(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for values in (bench.MODELS, bench.SIZES, bench.DTYPES):
+        assert all(value in text for value in values)

@@ -1,6 +1,6 @@
 """One step of each recurrent cell, and the protocol they share."""
 
-from .base import AbstractCell, Cell, affine
+from .base import AbstractCell, Cell, StepFromGates, WrappedCell, affine
 from .gru import GRUCell
 from .layernorm import LayerNormGRUCell, LayerNormLSTMCell
 from .lstm import LSTMCell
@@ -18,5 +18,7 @@ __all__ = [
     "LayerNormLSTMCell",
     "LayerNormGRUCell",
     "MGUCell",
+    "WrappedCell",
+    "StepFromGates",
     "affine",
 ]

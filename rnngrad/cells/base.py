@@ -54,7 +54,7 @@ from .._validation import (
 from ..utilities import make_rng
 from .init import draw_weight, uniform
 
-__all__ = ["AbstractCell", "Cell", "affine"]
+__all__ = ["AbstractCell", "Cell", "WrappedCell", "StepFromGates", "affine"]
 
 
 def affine(x, weight, bias=None):
@@ -137,12 +137,51 @@ class AbstractCell(abc.ABC):
 
 
 @dataclass(frozen=True)
+class WrappedCell(AbstractCell):
+    """A cell built around another, ``inner``: its parameters and state are the inner cell's.
+
+    A wrapper defines :meth:`step` (and whatever else it changes) and needs
+    no fields of its own: :meth:`param_shapes`, :attr:`state_sizes`,
+    :attr:`output_size` and :attr:`state_names` are the inner cell's.
+    """
+
+    inner: AbstractCell
+
+    def param_shapes(self):
+        return self.inner.param_shapes()
+
+    @property
+    def state_sizes(self):
+        return self.inner.state_sizes
+
+    @property
+    def output_size(self):
+        return self.inner.output_size
+
+    @property
+    def state_names(self):
+        return self.inner.state_names
+
+
+class StepFromGates:
+    """For a cell that defines ``step_with_gates(params, x, state) -> (output, new_state, gates)``: its step.
+
+    One computation gives both, so the gates a trace shows are those the step used.
+    """
+
+    def step(self, params, x, state):
+        """One time step: ``step_with_gates`` without the gates."""
+        output, new_state, _ = self.step_with_gates(params, x, state)
+        return output, new_state
+
+
+@dataclass(frozen=True)
 class Cell(AbstractCell):
     """The standard cell: gate-stacked weights of ``hidden_size`` units, and their initialization.
 
-    Subclasses are frozen dataclasses and implement :meth:`param_shapes`,
-    :meth:`step` and, when the state is not a single ``(B, hidden_size)``
-    array, :attr:`state_sizes`.
+    Subclasses are frozen dataclasses and implement
+    :meth:`~AbstractCell.param_shapes`, :meth:`~AbstractCell.step` and, when
+    the state is not a single ``(B, hidden_size)`` array, :attr:`state_sizes`.
 
     Args:
         input_size: D, the number of features of each input step.
@@ -193,7 +232,7 @@ class Cell(AbstractCell):
                 remember by default). Only for cells with a forget gate
                 (:attr:`forget_gate_block`) and biases.
 
-        The parameters are drawn in the order of :meth:`param_shapes`, so a
+        The parameters are drawn in the order of :meth:`~AbstractCell.param_shapes`, so a
         seed gives the same dict every time, with or without ``forget_bias``.
         """
         rng = make_rng(seed)

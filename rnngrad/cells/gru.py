@@ -6,13 +6,13 @@ import autograd.numpy as np
 
 from .._validation import check_bool
 from ..activations import sigmoid, tanh
-from .base import Cell, affine
+from .base import Cell, StepFromGates, affine
 
 __all__ = ["GRUCell"]
 
 
 @dataclass(frozen=True)
-class GRUCell(Cell):
+class GRUCell(StepFromGates, Cell):
     r"""Gated recurrent unit (Cho et al. 2014) in torch's reset-after form.
 
     .. math::
@@ -64,25 +64,24 @@ class GRUCell(Cell):
             shapes.update(bias_ih=(3 * H,), bias_hh=(3 * H,))
         return shapes
 
-    def step(self, params, x, state):
+    def step_with_gates(self, params, x, state):
+        """What ``step`` returns, and the gate activations ``{"r", "z", "n"}`` (B, H) it used (``n`` the candidate)."""
         (h,) = state
         gi_r, gi_z, gi_n = np.split(affine(x, params["weight_ih"], params.get("bias_ih")), 3, axis=-1)
         if self.reset_after:
             gh_r, gh_z, gh_n = np.split(affine(h, params["weight_hh"], params.get("bias_hh")), 3, axis=-1)
-            reset_gate = sigmoid(gi_r + gh_r)
-            update_gate = sigmoid(gi_z + gh_z)
-            candidate = tanh(gi_n + reset_gate * gh_n)
+            gates = {"r": sigmoid(gi_r + gh_r), "z": sigmoid(gi_z + gh_z)}
+            gates["n"] = tanh(gi_n + gates["r"] * gh_n)
         else:
             H = self.hidden_size
             bias_hh = params.get("bias_hh")
             gh_r, gh_z = np.split(
                 affine(h, params["weight_hh"][: 2 * H], None if bias_hh is None else bias_hh[: 2 * H]), 2, axis=-1
             )
-            reset_gate = sigmoid(gi_r + gh_r)
-            update_gate = sigmoid(gi_z + gh_z)
-            candidate = tanh(
+            gates = {"r": sigmoid(gi_r + gh_r), "z": sigmoid(gi_z + gh_z)}
+            gates["n"] = tanh(
                 gi_n
-                + affine(reset_gate * h, params["weight_hh"][2 * H :], None if bias_hh is None else bias_hh[2 * H :])
+                + affine(gates["r"] * h, params["weight_hh"][2 * H :], None if bias_hh is None else bias_hh[2 * H :])
             )
-        h_new = (1.0 - update_gate) * candidate + update_gate * h
-        return h_new, (h_new,)
+        h_new = (1.0 - gates["z"]) * gates["n"] + gates["z"] * h
+        return h_new, (h_new,), gates

@@ -22,7 +22,7 @@ import autograd.numpy as np
 import numpy as onp
 
 from ..activations import sigmoid, tanh
-from .base import Cell
+from .base import Cell, StepFromGates
 from .lstm import LSTMCell
 
 __all__ = ["LayerNormLSTMCell", "LayerNormGRUCell", "layer_norm"]
@@ -72,21 +72,22 @@ class LayerNormLSTMCell(_LayerNormInit, LSTMCell):
         shapes.update(norm_ih=(4 * H,), norm_hh=(4 * H,), norm_cell_weight=(H,), norm_cell_bias=(H,))
         return shapes
 
-    def step(self, params, x, state):
+    def step_with_gates(self, params, x, state):
         h, c = state
         gates = layer_norm(np.dot(x, params["weight_ih"].T), params["norm_ih"]) + layer_norm(
             np.dot(h, params["weight_hh"].T), params["norm_hh"]
         )
         if self.bias:
             gates = gates + params["bias_ih"] + params["bias_hh"]
-        input_gate, forget_gate, candidate, output_gate = np.split(gates, 4, axis=-1)
-        cell_state = sigmoid(forget_gate) * c + sigmoid(input_gate) * tanh(candidate)
+        a_i, a_f, a_g, a_o = np.split(gates, 4, axis=-1)
+        gates = {"i": sigmoid(a_i), "f": sigmoid(a_f), "g": tanh(a_g), "o": sigmoid(a_o)}
+        cell_state = gates["f"] * c + gates["i"] * gates["g"]
         shown = layer_norm(cell_state, params["norm_cell_weight"], params["norm_cell_bias"])
-        return self.emit(params, sigmoid(output_gate) * tanh(shown), cell_state)
+        return (*self.emit(params, gates["o"] * tanh(shown), cell_state), gates)
 
 
 @dataclass(frozen=True)
-class LayerNormGRUCell(_LayerNormInit, Cell):
+class LayerNormGRUCell(_LayerNormInit, StepFromGates, Cell):
     r"""GRU (torch's reset-after form) with layer normalization.
 
     .. math::
@@ -110,7 +111,7 @@ class LayerNormGRUCell(_LayerNormInit, Cell):
         shapes.update(norm_ih=(3 * H,), norm_hh=(3 * H,))
         return shapes
 
-    def step(self, params, x, state):
+    def step_with_gates(self, params, x, state):
         (h,) = state
         gi = layer_norm(np.dot(x, params["weight_ih"].T), params["norm_ih"])
         gh = layer_norm(np.dot(h, params["weight_hh"].T), params["norm_hh"])
@@ -119,7 +120,7 @@ class LayerNormGRUCell(_LayerNormInit, Cell):
             gh = gh + params["bias_hh"]
         gi_r, gi_z, gi_n = np.split(gi, 3, axis=-1)
         gh_r, gh_z, gh_n = np.split(gh, 3, axis=-1)
-        reset_gate = sigmoid(gi_r + gh_r)
-        update_gate = sigmoid(gi_z + gh_z)
-        h_new = (1.0 - update_gate) * tanh(gi_n + reset_gate * gh_n) + update_gate * h
-        return h_new, (h_new,)
+        gates = {"r": sigmoid(gi_r + gh_r), "z": sigmoid(gi_z + gh_z)}
+        gates["n"] = tanh(gi_n + gates["r"] * gh_n)
+        h_new = (1.0 - gates["z"]) * gates["n"] + gates["z"] * h
+        return h_new, (h_new,), gates

@@ -6,13 +6,13 @@ import autograd.numpy as np
 
 from .._validation import check_positive_int
 from ..activations import sigmoid, tanh
-from .base import Cell, affine
+from .base import Cell, StepFromGates, affine
 
 __all__ = ["LSTMCell"]
 
 
 @dataclass(frozen=True)
-class LSTMCell(Cell):
+class LSTMCell(StepFromGates, Cell):
     r"""Long short-term memory cell (Hochreiter and Schmidhuber 1997), torch's form.
 
     .. math::
@@ -74,11 +74,13 @@ class LSTMCell(Cell):
             shapes["weight_hr"] = (self.proj_size, H)
         return shapes
 
-    def step(self, params, x, state):
+    def step_with_gates(self, params, x, state):
+        """What ``step`` returns, and the gate activations ``{"i", "f", "g", "o"}`` (B, H) it used."""
         h, c = state
-        input_gate, forget_gate, candidate, output_gate = self.gate_preactivations(params, x, h)
-        cell_state = sigmoid(forget_gate) * c + sigmoid(input_gate) * tanh(candidate)
-        return self.emit(params, sigmoid(output_gate) * tanh(cell_state), cell_state)
+        a_i, a_f, a_g, a_o = self.gate_preactivations(params, x, h)
+        gates = {"i": sigmoid(a_i), "f": sigmoid(a_f), "g": tanh(a_g), "o": sigmoid(a_o)}
+        cell_state = gates["f"] * c + gates["i"] * gates["g"]
+        return (*self.emit(params, gates["o"] * tanh(cell_state), cell_state), gates)
 
     def gate_preactivations(self, params, x, h):
         """The four (B, H) pre-activations ``(i, f, g, o)`` of ``x W_ih^T + b_ih + h W_hh^T + b_hh``."""

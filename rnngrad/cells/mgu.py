@@ -5,13 +5,13 @@ from dataclasses import dataclass
 import autograd.numpy as np
 
 from ..activations import sigmoid, tanh
-from .base import Cell, affine
+from .base import Cell, StepFromGates, affine
 
 __all__ = ["MGUCell"]
 
 
 @dataclass(frozen=True)
-class MGUCell(Cell):
+class MGUCell(StepFromGates, Cell):
     r"""Minimal gated unit (Zhou, Wu, Zhang and Zhou 2016): a GRU with one gate.
 
     The forget gate does the work of both of the GRU's gates: it decides
@@ -41,13 +41,15 @@ class MGUCell(Cell):
             shapes.update(bias_ih=(2 * H,), bias_hh=(2 * H,))
         return shapes
 
-    def step(self, params, x, state):
+    def step_with_gates(self, params, x, state):
+        """What ``step`` returns, and the gate activations ``{"f", "n"}`` (B, H) it used (``n`` the candidate)."""
         (h,) = state
         H = self.hidden_size
         bias_hh = params.get("bias_hh")
         gi_f, gi_n = np.split(affine(x, params["weight_ih"], params.get("bias_ih")), 2, axis=-1)
         gh_f = affine(h, params["weight_hh"][:H], None if bias_hh is None else bias_hh[:H])
-        forget_gate = sigmoid(gi_f + gh_f)
-        gh_n = affine(forget_gate * h, params["weight_hh"][H:], None if bias_hh is None else bias_hh[H:])
-        h_new = (1.0 - forget_gate) * h + forget_gate * tanh(gi_n + gh_n)
-        return h_new, (h_new,)
+        gates = {"f": sigmoid(gi_f + gh_f)}
+        gh_n = affine(gates["f"] * h, params["weight_hh"][H:], None if bias_hh is None else bias_hh[H:])
+        gates["n"] = tanh(gi_n + gh_n)
+        h_new = (1.0 - gates["f"]) * h + gates["f"] * gates["n"]
+        return h_new, (h_new,), gates

@@ -40,11 +40,11 @@ class PeepholeLSTMCell(LSTMCell):
         shapes.update(weight_ci=(H,), weight_cf=(H,), weight_co=(H,))
         return shapes
 
-    def step(self, params, x, state):
+    def step_with_gates(self, params, x, state):
         h, c = state
-        input_gate, forget_gate, candidate, output_gate = self.gate_preactivations(params, x, h)
-        input_gate = sigmoid(input_gate + params["weight_ci"] * c)
-        forget_gate = sigmoid(forget_gate + params["weight_cf"] * c)
-        cell_state = forget_gate * c + input_gate * tanh(candidate)
-        output_gate = sigmoid(output_gate + params["weight_co"] * cell_state)
-        return self.emit(params, output_gate * tanh(cell_state), cell_state)
+        a_i, a_f, a_g, a_o = self.gate_preactivations(params, x, h)
+        gates = {"i": sigmoid(a_i + params["weight_ci"] * c), "f": sigmoid(a_f + params["weight_cf"] * c)}
+        gates["g"] = tanh(a_g)
+        cell_state = gates["f"] * c + gates["i"] * gates["g"]
+        gates["o"] = sigmoid(a_o + params["weight_co"] * cell_state)
+        return (*self.emit(params, gates["o"] * tanh(cell_state), cell_state), gates)

@@ -1,31 +1,47 @@
-r"""The one autograd primitive behind every fused kernel, and what the kernels share.
+r"""The two autograd primitives behind every fused kernel, and their derivative rules.
 
-A kernel module (:mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`) supplies two plain
-NumPy functions for one direction of one layer:
+A kernel (one direction of one layer of :mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`)
+is four plain NumPy functions, collected in a :class:`Rules`:
 
 * ``forward(spec, inputs, arrays, save) -> (outputs, final_state, residuals)``
-* ``backward(spec, inputs, arrays, residuals, cotangents, needed) -> grads``
+* ``backward(spec, inputs, arrays, residuals, cotangents, needed, save, inject) -> (grads, adjoints)``
+* ``tangent(spec, inputs, arrays, residuals, tangents) -> (outputs', final_state', trajectory)``
+* ``second_order(spec, inputs, arrays, residuals, cotangents, adjoints, tangents, cotangent_tangents, needed,
+  trajectory)``, ``trajectory`` that of ``tangent`` in the direction ``tangents`` or ``None``
 
-where ``arrays`` is the initial state followed by the parameters in the
-cell's :meth:`~rnngrad.Cell.param_shapes` order, and ``grads`` holds one
-array per position of ``(inputs, *arrays)`` listed in ``needed`` (``None``
-elsewhere). :func:`fused_sequence` wraps them as a single autograd primitive
-whose answer is the tuple ``(outputs, *final_state)``.
+``arrays`` is the initial state followed by the parameters in the cell's
+:meth:`~rnngrad.AbstractCell.param_shapes` order; positions ``0, 1, ...`` number
+``(inputs, *arrays)``; ``grads`` hold an array at each position in
+``needed`` (``None`` elsewhere); a tangent ``None`` is a zero.
 
-Derivative rules of the primitive:
+Write :math:`F(x)` for ``fused_sequence`` (``x`` = inputs, initial state and
+parameters; the answer ``(outputs, *final_state)``) and
+:math:`B(x, \bar y) = J_F(x)^\top \bar y` for ``fused_backward``, the
+gradient of :math:`L = \langle \bar y, F(x) \rangle` at the needed
+positions. Both are primitives, so that autograd differentiates the backward
+pass like any other function:
 
-=====================  ==================================  ==========================================
-mode                   plain arrays everywhere             a box anywhere (higher-order tracing)
-=====================  ==================================  ==========================================
-reverse (VJP)          the kernel's hand-written BPTT      autograd's VJP of the traced reference loop
-forward (JVP)          autograd's JVP of the reference     autograd's JVP of the reference
-=====================  ==================================  ==========================================
+==================  =====  ========================================  ==================================
+primitive           mode   rule on plain arrays                      a box in a rule's own arguments
+==================  =====  ========================================  ==================================
+``F``               VJP    ``backward``; ``B`` itself when boxed     (``B`` is a primitive: see below)
+``F``               JVP    ``tangent``: :math:`J_F \dot x`           autograd's JVP of the reference
+``B``               JVP    ``second_order``: :math:`\nabla^2 L\,     autograd's JVP of the reference's
+                           \dot x + J_F^\top \dot{\bar y}`           VJP
+``B``               VJP    :math:`(\nabla^2 L\, u, J_F u)` by the    autograd's VJP of the reference's
+                           symmetry of :math:`\nabla^2 L`            VJP
+==================  =====  ========================================  ==================================
 
-The fallback runs the reference loop (what :func:`rnngrad.sequence.unroll`
-runs with ``impl="reference"``) on the very same (possibly boxed) values, so grad of grad, Hessian-vector
-products and forward mode give the reference path's numbers, and are
-themselves differentiable. Only first-order reverse mode on plain arrays, the
-case training needs, takes the fast backward.
+``B``'s VJP needs no derivation of its own: :math:`\partial B / \partial x` is the
+Hessian of :math:`L`, which is symmetric, so its transpose times ``u`` is
+``second_order`` in the direction ``u`` (zero elsewhere), and
+:math:`\partial B / \partial \bar y = J_F^\top`, whose transpose times ``u``
+is the forward tangent :math:`J_F u`. So first-order forward mode,
+forward-over-reverse and reverse-over-reverse all run fused. A rule whose own
+arguments are boxed (forward over forward, reverse over forward, third order
+and above) runs
+the reference loop (``rnngrad._runners.run_reference``) on the same values: exact, slow, and
+itself differentiable.
 """
 
 from dataclasses import dataclass
@@ -38,30 +54,16 @@ from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import getval, isbox
 
 from .._runners import run_reference
-from ._workspace import workspace
 
-__all__ = [
-    "Spec",
-    "fused_sequence",
-    "make_kernel",
-    "time_slots",
-    "step_slots",
-    "project",
-    "sigmoid_of_negated",
-    "dtype_of",
-    "step_masks",
-    "masked_outputs",
-    "gate_blocks",
-    "step_major_projection",
-]
+__all__ = ["Rules", "Spec", "fused_sequence", "fused_backward", "make_kernel"]
 
 
 class _Run(tuple):
-    """``(outputs, *final_state)``, carrying the forward's saved arrays as ``.residuals``.
+    """A primitive's tuple answer, carrying the arrays its derivative rules need as ``.residuals``.
 
     The residuals live on the answer, which autograd's tape keeps exactly as
-    long as the backward pass may need it; while it does, the workspace they
-    came from sees them referred to and does not hand them out again.
+    long as a rule may need it; while it does, the workspace they came from
+    sees them referred to and does not hand them out again.
     """
 
 
@@ -69,11 +71,28 @@ SequenceBox.register(_Run)
 TupleVSpace.register(_Run)
 
 
+def _carrying(values, residuals):
+    run = _Run(values)
+    run.residuals = residuals
+    return run
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A kernel's four plain NumPy functions (see the module docstring) and its name."""
+
+    name: str
+    forward: object
+    backward: object
+    tangent: object
+    second_order: object
+
+
 @dataclass(frozen=True, eq=False)
 class Spec:
-    """What is fixed in one call: the kernel module, the cell, the parameter names, mask and direction."""
+    """What is fixed in one call: the kernel's :class:`Rules`, the cell, the parameter names, mask and direction."""
 
-    kernel: object
+    kernel: Rules
     cell: object
     names: tuple
     mask: object
@@ -83,67 +102,185 @@ class Spec:
     def num_states(self):
         return len(self.cell.state_sizes)
 
+    @property
+    def num_arrays(self):
+        """How many arrays follow the inputs: the initial state's and the parameters."""
+        return self.num_states + len(self.names)
+
 
 @primitive
 def fused_sequence(spec, inputs, *arrays):
     """Run ``spec.cell`` over the whole sequence; returns ``(outputs, *final_state)``."""
     outputs, final, residuals = spec.kernel.forward(spec, inputs, arrays, True)
-    run = _Run((outputs, *final))
-    run.residuals = residuals
-    return run
+    return _carrying((outputs, *final), residuals)
 
 
-def _boxed(value):
-    return isbox(value) or (isinstance(value, (tuple, list)) and any(isbox(v) for v in value))
+@primitive
+def fused_backward(spec, needed, run, inputs, *rest):
+    """The cotangents of ``(inputs, *arrays)`` at ``needed`` from those of ``(outputs, *final_state)``.
+
+    ``run`` is the forward's answer (its residuals); ``rest`` is the arrays
+    followed by the cotangents. The answer carries the backward's adjoints
+    for :func:`_backward_jvp`.
+    """
+    arrays, cotangents = _split(spec, rest)
+    grads, adjoints = spec.kernel.backward(spec, inputs, arrays, run.residuals, cotangents, needed, True, None)
+    return _carrying(tuple(grads[i] for i in needed), adjoints)
 
 
-def _reference(spec, inputs, arrays):
-    # the arguments were validated and their padding cleared where they entered the sequence module
+def _split(spec, rest):
+    return rest[: spec.num_arrays], rest[spec.num_arrays :]
+
+
+def _boxed(*values):
+    return any(isbox(v) or (isinstance(v, (tuple, list)) and _boxed(*v)) for v in values)
+
+
+def _placed(count, argnums, gs, offset):
+    """``count`` tangents, ``gs`` at positions ``argnums - offset`` and ``None`` (zero) elsewhere."""
+    out = [None] * count
+    for argnum, g in zip(argnums, gs):
+        if 0 <= argnum - offset < count:
+            out[argnum - offset] = g
+    return out
+
+
+def _sequence_vjp(argnums, ans, args, kwargs):
+    spec, inputs, arrays = args[0], args[1], args[2:]
+    needed = tuple(i - 1 for i in argnums)
+
+    def vjp(g):
+        if not _boxed(*args, g):
+            grads, _ = spec.kernel.backward(spec, inputs, arrays, ans.residuals, tuple(g), needed, False, None)
+            return tuple(grads[i] for i in needed)
+        cotangents = tuple(g[k] for k in range(1 + spec.num_states))
+        grads = fused_backward(spec, needed, getval(ans), inputs, *arrays, *cotangents)
+        return tuple(grads[k] for k in range(len(needed)))
+
+    return vjp
+
+
+def _sequence_jvp(argnums, gs, ans, args, kwargs):
+    spec, inputs, arrays = args[0], args[1], args[2:]
+    if _boxed(*args, *gs):
+        return _fallback(make_jvp, _reference, args, argnums, gs)
+    tangents = _placed(1 + len(arrays), argnums, gs, 1)
+    outputs, final, trajectory = spec.kernel.tangent(spec, inputs, arrays, ans.residuals, tangents)
+    # forward over reverse differentiates the backward pass next, in the same direction: keep what it needs
+    ans.tangent = (tangents, trajectory)
+    return (outputs, *final)
+
+
+def _backward_jvp(argnums, gs, ans, args, kwargs):
+    spec, needed, run, inputs = args[:4]
+    arrays, cotangents = _split(spec, args[4:])
+    if _boxed(*args[3:], *gs):
+        return _fallback(make_jvp, _reference_backward, args, argnums, gs)
+    count = 1 + spec.num_arrays
+    tangents = _placed(count, argnums, gs, 3)
+    cotangent_tangents = _placed(len(cotangents), argnums, gs, 3 + count)
+    grads = spec.kernel.second_order(
+        spec,
+        inputs,
+        arrays,
+        run.residuals,
+        cotangents,
+        ans.residuals,
+        tangents,
+        cotangent_tangents,
+        needed,
+        _trajectory(run, tangents),
+    )
+    return tuple(grads[i] for i in needed)
+
+
+def _trajectory(run, tangents):
+    """The forward's tangent trajectory that :func:`_sequence_jvp` kept on ``run``, if in the direction ``tangents``.
+
+    The direction is the same when every tangent is the same object (forward
+    over reverse hands the backward the very tangents the forward had);
+    otherwise ``None``, and ``second_order`` computes it again.
+    """
+    kept, trajectory = getattr(run, "tangent", ((), None))
+    if len(kept) == len(tangents) and all(a is b for a, b in zip(kept, tangents)):
+        return trajectory
+    return None
+
+
+def _backward_vjp(argnums, ans, args, kwargs):
+    spec, needed, run, inputs = args[:4]
+    arrays, cotangents = _split(spec, args[4:])
+    count = 1 + spec.num_arrays
+
+    def vjp(u):
+        if _boxed(*args[3:], u):
+            return _fallback(make_vjp, _reference_backward, args, argnums, u)
+        direction = _placed(count, [3 + i for i in needed], [u[k] for k in range(len(needed))], 3)
+        out, trajectory = {}, None
+        if argnums[-1] >= 3 + count:
+            outputs, final, trajectory = spec.kernel.tangent(spec, inputs, arrays, run.residuals, direction)
+            out.update((3 + count + k, t) for k, t in enumerate((outputs, *final)))
+        primal = tuple(a - 3 for a in argnums if a - 3 < count)
+        if primal:
+            none = [None] * len(cotangents)
+            grads = spec.kernel.second_order(
+                spec, inputs, arrays, run.residuals, cotangents, ans.residuals, direction, none, primal, trajectory
+            )
+            out.update((3 + i, grads[i]) for i in primal)
+        return tuple(out[a] for a in argnums)
+
+    return vjp
+
+
+defvjp_argnums(fused_sequence, _sequence_vjp)
+defjvp_argnums(fused_sequence, _sequence_jvp)
+defvjp_argnums(fused_backward, _backward_vjp)
+defjvp_argnums(fused_backward, _backward_jvp)
+
+
+# -- the exact fallback: autograd over the reference loop, on the same (boxed) values
+
+
+def _reference(spec, inputs, *arrays):
+    """What ``fused_sequence`` computes, as the traced reference loop."""
+
     n = spec.num_states
     params = dict(zip(spec.names, arrays[n:]))
     outputs, final = run_reference(spec.cell, params, inputs, tuple(arrays[:n]), spec.mask, spec.reverse)
     return traced_tuple((outputs, *final))
 
 
-def _reference_of(spec, args, argnums):
-    """The reference loop as a function of the tuple of arguments at ``argnums``."""
+def _reference_backward(spec, needed, run, inputs, *rest):
+    """What ``fused_backward`` computes, as autograd's VJP of the reference loop."""
+    arrays, cotangents = _split(spec, rest)
+    reference_vjp, _ = make_vjp(lambda values: _reference(spec, *values), traced_tuple((inputs, *arrays)))
+    grads = reference_vjp(traced_tuple(tuple(cotangents)))
+    return traced_tuple(tuple(grads[i] for i in needed))
 
-    def run(values):
+
+def _fallback(derivative, function, args, argnums, direction):
+    """autograd's ``make_jvp`` or ``make_vjp`` of ``function(*args)`` in the arguments at ``argnums``."""
+
+    def partial(values):
         full = list(args)
         for k, argnum in enumerate(argnums):
             full[argnum] = values[k]
-        return _reference(spec, full[1], full[2:])
+        return function(*full)
 
-    return run, traced_tuple(tuple(args[i] for i in argnums))
-
-
-def _vjp_maker(argnums, ans, args, kwargs):
-    spec = args[0]
-
-    def vjp(g):
-        if any(_boxed(a) for a in args) or _boxed(g):
-            run, values = _reference_of(spec, args, argnums)
-            reference_vjp, _ = make_vjp(run, values)
-            return reference_vjp(g)
-        needed = frozenset(i - 1 for i in argnums)
-        grads = spec.kernel.backward(spec, args[1], args[2:], ans.residuals, tuple(g), needed)
-        return tuple(grads[i - 1] for i in argnums)
-
-    return vjp
+    values = traced_tuple(tuple(args[a] for a in argnums))
+    if derivative is make_jvp:
+        return make_jvp(partial, values)(traced_tuple(tuple(direction)))[1]
+    return make_vjp(partial, values)[0](direction)
 
 
-def _jvp_maker(argnums, gs, ans, args, kwargs):
-    run, values = _reference_of(args[0], args, argnums)
-    _, tangent = make_jvp(run, values)(traced_tuple(tuple(gs)))
-    return tangent
+def make_kernel(primal, tangents):
+    """The ``kernel(cell, params, inputs, state, mask, reverse)`` that :mod:`rnngrad.sequence` calls.
 
-
-defvjp_argnums(fused_sequence, _vjp_maker)
-defjvp_argnums(fused_sequence, _jvp_maker)
-
-
-def make_kernel(module):
-    """The ``kernel(cell, params, inputs, state, mask, reverse)`` that :mod:`rnngrad.sequence` calls."""
+    ``primal`` is the module with ``forward`` and ``backward``, ``tangents``
+    the one with ``tangent`` and ``second_order``.
+    """
+    name = primal.__name__.rsplit(".", 1)[-1]
+    rules = Rules(name, primal.forward, primal.backward, tangents.tangent, tangents.second_order)
 
     def kernel(cell, params, inputs, state, mask, reverse):
         state = tuple(state)
@@ -156,126 +293,13 @@ def make_kernel(module):
             mask = onp.asarray(mask, dtype=bool)
             if mask.all():
                 mask = None  # every step valid: the unmasked loop computes the same function, faster
-        spec = Spec(module, cell, names, mask, bool(reverse))
-        if not _boxed((inputs, *arrays)):
-            outputs, final, _ = module.forward(spec, inputs, arrays, False)
+        spec = Spec(rules, cell, names, mask, bool(reverse))
+        if not _boxed(inputs, *arrays):
+            outputs, final, _ = primal.forward(spec, inputs, arrays, False)
             return outputs, tuple(final)
         run = fused_sequence(spec, inputs, *arrays)
         return run[0], tuple(run[i] for i in range(1, 1 + len(state)))
 
-    kernel.__name__ = f"{module.__name__.rsplit('.', 1)[-1]}_kernel"
-    kernel.__doc__ = module.__doc__
+    kernel.__name__ = f"{name}_kernel"
+    kernel.__doc__ = primal.__doc__
     return kernel
-
-
-# -- helpers the kernels share ------------------------------------------------
-
-
-def time_slots(num_steps, reverse):
-    """Visiting order and state slots of a ``(T + 1, B, S)`` state buffer indexed by time.
-
-    Forward: slot 0 holds the initial state and step t reads slot t, writes
-    slot t + 1. Reverse: slot T holds it and step t reads slot t + 1, writes
-    slot t. Either way ``buffer[after]`` are the states after each step and
-    ``buffer[before]`` those before it, both (T, B, S) in time order.
-
-    Returns ``(order, first, last, before, after)``: ``order`` the times in
-    visiting order, ``first`` the initial slot, ``last`` the final one,
-    ``before``/``after`` slices.
-    """
-    if reverse:
-        return range(num_steps - 1, -1, -1), num_steps, 0, slice(1, None), slice(None, -1)
-    return range(num_steps), 0, num_steps, slice(None, -1), slice(1, None)
-
-
-def step_slots(t, reverse):
-    """``(read, write)`` slots of the state buffer at step t."""
-    return (t + 1, t) if reverse else (t, t + 1)
-
-
-def project(inputs, weight, bias, dtype):
-    """``x W^T + b`` for every step at once: (T, B, D) -> (T, B, G), a contiguous workspace buffer."""
-    num_steps, batch, features = inputs.shape
-    out = workspace.empty((num_steps * batch, weight.shape[0]), dtype)
-    onp.matmul(onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features), weight.T, out=out)
-    if bias is not None:
-        out += bias
-    return out.reshape(num_steps, batch, weight.shape[0])
-
-
-def step_major_projection(inputs, columns, bias, hidden, dtype):
-    """Every step's input projection ``x W^T + b`` as (T, G, B, H): each step's gates one contiguous block.
-
-    ``columns`` is the (D, G*H) weight (:func:`gate_blocks` with ``layout="columns"``)
-    and ``bias`` its (G, H) blocks or ``None``. One matmul projects every
-    step at once, (T*B, G*H); one pass copies that step-major, adding the
-    bias on the way. Both buffers come from the workspace.
-    """
-    num_steps, batch = inputs.shape[:2]
-    count = columns.shape[1] // hidden
-    projected = project(inputs, columns.T, None, dtype).reshape(num_steps, batch, count, hidden).transpose(0, 2, 1, 3)
-    gates = workspace.empty((num_steps, count, batch, hidden), dtype)
-    if bias is None:
-        onp.copyto(gates, projected)
-    else:
-        onp.add(projected, bias[:, None, :], out=gates)
-    return gates
-
-
-def gate_blocks(weight, hidden, dtype, order, negated, layout="rows"):
-    """torch's ``(G*H, K)`` weight as G blocks in the kernel's gate ``order``, copied to a workspace buffer.
-
-    ``layout`` ``"rows"`` gives ``(G, H, K)``, ``"transposed"`` ``(G, K, H)``,
-    ``"columns"`` ``(K, G*H)`` (the transposed blocks side by side, so that
-    one matmul computes every gate). Block ``j`` is torch's block
-    ``order[j]``, negated where ``negated[j]`` (the sigmoid rows, see
-    :func:`sigmoid_of_negated`), in ``dtype``. A ``(G*H,)`` bias is a
-    ``K = 1`` weight.
-    """
-    count = len(order)
-    rows = weight.reshape(count, hidden, -1)
-    width = rows.shape[2]
-    if layout == "columns":
-        out = workspace.empty((width, count * hidden), dtype)
-        targets = out.reshape(width, count, hidden).transpose(1, 0, 2)
-    else:
-        out = targets = workspace.empty((count, hidden, width) if layout == "rows" else (count, width, hidden), dtype)
-    for j, source in enumerate(order):
-        block = rows[source] if layout == "rows" else rows[source].T
-        if negated[j]:
-            onp.negative(block, out=targets[j])
-        else:
-            onp.copyto(targets[j], block)
-    return out
-
-
-def sigmoid_of_negated(values):
-    r"""In place: ``values`` hold :math:`-a`; afterwards :math:`\sigma(a) = 1 / (1 + e^{-a})`.
-
-    The kernels negate the sigmoid rows of their weights once, so that each
-    step pays three passes (exp, add, reciprocal) instead of four. For
-    :math:`a \to -\infty` the exponential overflows to ``inf`` and the answer
-    is the correct ``0.0``; callers run under ``errstate(over="ignore")``.
-    """
-    onp.exp(values, out=values)
-    values += 1.0
-    onp.reciprocal(values, out=values)
-
-
-def dtype_of(inputs, arrays):
-    """The computation dtype: that of the parameters and inputs together (as the reference loop's)."""
-    return onp.result_type(*(getval(a).dtype for a in (inputs, *arrays)))
-
-
-def step_masks(spec, dtype):
-    """``(keep, valid, invalid)``: (T, B, 1) bool ``~mask``, and ``mask`` and ``1 - mask`` as floats.
-
-    Multiplying by exact 0 or 1 is exact, so the backward masks with products.
-    """
-    mask = spec.mask[:, :, None]
-    return ~mask, mask.astype(dtype), (~mask).astype(dtype)
-
-
-def masked_outputs(states, spec, dtype):
-    """``states`` (T, B, S) times the mask: the outputs, zero at padded steps, in a workspace buffer."""
-    return onp.multiply(states, spec.mask[:, :, None], out=workspace.empty(states.shape, dtype))

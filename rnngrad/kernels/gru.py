@@ -48,7 +48,7 @@ negated, as in :mod:`.lstm`.
 
 import numpy as onp
 
-from ._primitive import (
+from ._common import (
     dtype_of,
     gate_blocks,
     masked_outputs,
@@ -63,7 +63,7 @@ from ._workspace import workspace
 __all__ = ["forward", "backward"]
 
 
-def _unpack(spec, arrays):
+def unpack(spec, arrays):
     params = dict(zip(spec.names, arrays[1:]))
     return arrays[0], params["weight_ih"], params["weight_hh"], params.get("bias_ih"), params.get("bias_hh")
 
@@ -71,12 +71,12 @@ def _unpack(spec, arrays):
 NEGATED = (True, True, False)  # the sigmoid gates r, z
 
 
-def _blocks(weight, hidden, dtype, signed, layout="rows"):
-    """torch's (3H, K) rows as (r, z, n) blocks (see :func:`._primitive.gate_blocks`), r and z negated if ``signed``."""
+def kernel_blocks(weight, hidden, dtype, signed, layout="rows"):
+    """torch's (3H, K) rows as (r, z, n) blocks (see :func:`._common.gate_blocks`), r and z negated if ``signed``."""
     return gate_blocks(weight, hidden, dtype, (0, 1, 2), NEGATED if signed else (False,) * 3, layout)
 
 
-def _weight_gradient(blocks, right, dtype):
+def weight_gradient(blocks, right, dtype):
     r"""``(3H, K)``: block by block :math:`\sum_t \bar g_t^\top r_t`, one matmul per gate."""
     hidden = blocks[0].shape[1]
     out = workspace.empty((3 * hidden, right.shape[1]), dtype)
@@ -88,7 +88,7 @@ def _weight_gradient(blocks, right, dtype):
 def forward(spec, inputs, arrays, save):
     """Outputs (T, B, H), ``(h_T,)`` and the residuals for :func:`backward`."""
     dtype = dtype_of(inputs, arrays)
-    h0, w_ih, w_hh, b_ih, b_hh = _unpack(spec, arrays)
+    h0, w_ih, w_hh, b_ih, b_hh = unpack(spec, arrays)
     num_steps, batch = inputs.shape[:2]
     H = spec.cell.hidden_size
     # (r, z, n) blocks: -(pre-activations of r and z without the recurrent term), then x W_in + b_in
@@ -96,10 +96,10 @@ def forward(spec, inputs, arrays, save):
     if b_ih is not None:
         bias = onp.array(b_ih, dtype=dtype)
         bias[: 2 * H] += b_hh[: 2 * H]  # (3H,): small, a plain copy
-        bias = _blocks(bias, H, dtype, True)[:, :, 0]
+        bias = kernel_blocks(bias, H, dtype, True)[:, :, 0]
         b_hn = b_hh[2 * H :]
-    gates = step_major_projection(inputs, _blocks(w_ih, H, dtype, True, "columns"), bias, H, dtype)
-    w_hh_t = _blocks(w_hh, H, dtype, True, "transposed")
+    gates = step_major_projection(inputs, kernel_blocks(w_ih, H, dtype, True, "columns"), bias, H, dtype)
+    w_hh_t = kernel_blocks(w_hh, H, dtype, True, "transposed")
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
     hs = workspace.empty((num_steps + 1, batch, H), dtype)
     hs[first] = h0
@@ -133,10 +133,17 @@ def forward(spec, inputs, arrays, save):
     return outputs, (hs[last].copy(),), ((gates, hidden_n, hs) if save else None)
 
 
-def backward(spec, inputs, arrays, residuals, cotangents, needed):
-    """Cotangents of ``(inputs, h_0, *params)`` from those of ``(outputs, h_T)``."""
+def backward(spec, inputs, arrays, residuals, cotangents, needed, save=False, inject=None):
+    r"""Cotangents of ``(inputs, h_0, *params)`` from those of ``(outputs, h_T)``, and the adjoints.
+
+    ``inject`` (for :mod:`.gru_jvp`) is ``None`` or ``(gates, state)``: terms
+    added to every step's :math:`(\bar a^r, \bar a^z, \bar q, \bar a^n)`
+    ((4, T, B, H)) and to every :math:`\bar s_{t-1}` (either may be
+    ``None``). The adjoints (with ``save``; else ``None``) are that (4, T, B,
+    H) buffer and :math:`\bar h_t = m_t (\bar s_t + \bar y_t)` (T, B, H).
+    """
     dtype = dtype_of(inputs, arrays)
-    _, w_ih, w_hh, _, _ = _unpack(spec, arrays)
+    _, w_ih, w_hh, _, _ = unpack(spec, arrays)
     gates, hidden_n, hs = residuals
     g_outputs, g_final = cotangents
     num_steps, batch, features = inputs.shape
@@ -165,7 +172,11 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     recurrent = onp.empty((batch, H), dtype=dtype)
     step_gates = onp.empty((batch, 3, H), dtype=dtype)
     w_hh_rows = onp.asarray(w_hh, dtype=dtype)
+    inject_gates, inject_state = inject or (None, None)
+    saved_y = workspace.empty((num_steps, batch, H), dtype) if save else None
     for t in reversed(order):
+        if save:
+            grad_y = saved_y[t]
         onp.add(grad_h, g_outputs[t], out=grad_y)
         if masked:
             grad_y *= valid[t]
@@ -174,6 +185,8 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
         onp.multiply(grad_y, to_z[t], out=grad_z)
         onp.multiply(grad_n, to_r[t], out=grad_r)
         onp.multiply(grad_n, r[t], out=grad_q)
+        if inject_gates is not None:
+            buffer[:, t] += inject_gates[:, t]
         onp.copyto(step_gates.transpose(1, 0, 2), buffer[:3, t])
         onp.matmul(step_gates.reshape(batch, 3 * H), w_hh_rows, out=recurrent)
         onp.multiply(grad_y, z[t], out=spare)
@@ -183,12 +196,14 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
         else:
             grad_h, spare = spare, grad_h
         grad_h += recurrent
+        if inject_state is not None:
+            grad_h += inject_state[t]
 
     flat = buffer.reshape(4, num_steps * batch, H)
     grad_i = (flat[0], flat[1], flat[3])
     grads = [None] * (2 + len(spec.names))
     if 0 in needed:
-        w_ih_blocks = _blocks(w_ih, H, dtype, False)
+        w_ih_blocks = kernel_blocks(w_ih, H, dtype, False)
         grad_x = workspace.empty((num_steps * batch, features), dtype)
         onp.matmul(grad_i[0], w_ih_blocks[0], out=grad_x)
         term = workspace.empty(grad_x.shape, dtype)
@@ -199,12 +214,12 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
 
     x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
     wanted = {
-        "weight_ih": lambda: _weight_gradient(grad_i, x, dtype),
-        "weight_hh": lambda: _weight_gradient(flat[:3], hs[before].reshape(num_steps * batch, H), dtype),
+        "weight_ih": lambda: weight_gradient(grad_i, x, dtype),
+        "weight_hh": lambda: weight_gradient(flat[:3], hs[before].reshape(num_steps * batch, H), dtype),
         "bias_ih": lambda: onp.concatenate([block.sum(axis=0) for block in grad_i]),
         "bias_hh": lambda: flat[:3].sum(axis=1).reshape(3 * H),
     }
     for k, name in enumerate(spec.names, start=2):
         if k in needed:
             grads[k] = wanted[name]()
-    return grads
+    return grads, ((buffer, saved_y) if save else None)

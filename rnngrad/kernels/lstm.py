@@ -52,7 +52,7 @@ sigmoid costs three passes (``sigmoid_of_negated`` in ``_primitive``).
 
 import numpy as onp
 
-from ._primitive import (
+from ._common import (
     dtype_of,
     gate_blocks,
     masked_outputs,
@@ -72,8 +72,8 @@ ORDER = (3, 0, 1, 2)
 NEGATED = (True, True, True, False)  # the sigmoid gates o, i, f
 
 
-def _blocks(weight, hidden, dtype, signed, layout="rows"):
-    """torch's (4H, K) rows as (o, i, f, g) blocks (:func:`._primitive.gate_blocks`), o, i, f negated if ``signed``."""
+def kernel_blocks(weight, hidden, dtype, signed, layout="rows"):
+    """torch's (4H, K) rows as (o, i, f, g) blocks (:func:`._common.gate_blocks`), o, i, f negated if ``signed``."""
     return gate_blocks(weight, hidden, dtype, ORDER, NEGATED if signed else (False,) * 4, layout)
 
 
@@ -84,7 +84,7 @@ def _rows(blocks):
     return out.reshape((-1,) + blocks.shape[2:])
 
 
-def _weight_gradient(grad_gates, right, dtype):
+def weight_gradient(grad_gates, right, dtype):
     r"""``(4H, K)`` in torch's row order: block by block :math:`\sum_t \bar a_t^\top r_t`, one matmul per gate."""
     hidden = grad_gates.shape[2]
     out = workspace.empty((4 * hidden, right.shape[1]), dtype)
@@ -93,7 +93,7 @@ def _weight_gradient(grad_gates, right, dtype):
     return out
 
 
-def _unpack(spec, arrays):
+def unpack(spec, arrays):
     params = dict(zip(spec.names, arrays[2:]))
     return params["weight_ih"], params["weight_hh"], params.get("bias_ih"), params.get("bias_hh"), params
 
@@ -102,15 +102,15 @@ def forward(spec, inputs, arrays, save):
     """Outputs (T, B, O), ``(h_T, c_T)`` and the residuals for :func:`backward`."""
     dtype = dtype_of(inputs, arrays)
     h0, c0 = arrays[:2]
-    w_ih, w_hh, b_ih, b_hh, params = _unpack(spec, arrays)
+    w_ih, w_hh, b_ih, b_hh, params = unpack(spec, arrays)
     w_hr = params.get("weight_hr")
     num_steps, batch = inputs.shape[:2]
     H = spec.cell.hidden_size
     R = w_hh.shape[1]
-    bias = None if b_ih is None else _blocks(onp.add(b_ih, b_hh, dtype=dtype), H, dtype, True)[:, :, 0]
-    gates = step_major_projection(inputs, _blocks(w_ih, H, dtype, True, "columns"), bias, H, dtype)
+    bias = None if b_ih is None else kernel_blocks(onp.add(b_ih, b_hh, dtype=dtype), H, dtype, True)[:, :, 0]
+    gates = step_major_projection(inputs, kernel_blocks(w_ih, H, dtype, True, "columns"), bias, H, dtype)
     # (4, R, H): one stacked matmul per step writes the recurrent term gate-major
-    w_hh_t = _blocks(w_hh, H, dtype, True, "transposed")
+    w_hh_t = kernel_blocks(w_hh, H, dtype, True, "transposed")
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
     hs = workspace.empty((num_steps + 1, batch, R), dtype)
     cs = workspace.empty((num_steps + 1, batch, H), dtype)
@@ -175,10 +175,19 @@ def _backward_factors(gates, tanh_c, c_before):
     return factors, f, to_cell
 
 
-def backward(spec, inputs, arrays, residuals, cotangents, needed):
-    """Cotangents of ``(inputs, h_0, c_0, *params)`` from those of ``(outputs, h_T, c_T)``."""
+def backward(spec, inputs, arrays, residuals, cotangents, needed, save=False, inject=None):
+    r"""Cotangents of ``(inputs, h_0, c_0, *params)`` from those of ``(outputs, h_T, c_T)``, and the adjoints.
+
+    ``inject`` (for :mod:`.lstm_jvp`) is ``None`` or ``(gates, cell, state)``:
+    terms added to every :math:`\bar a_t` ((4, T, B, H), the kernel's order),
+    to every :math:`\bar c_{t-1}` and to every :math:`\bar s_{t-1}` (either
+    may be ``None``). The adjoints (with ``save``; else ``None``) are
+    ``(a-bar, u-bar, c'-bar, h-bar)``: :math:`\bar a` (4, T, B, H),
+    :math:`\bar u_t` and :math:`\bar c'_t` (T, B, H), and :math:`\bar h_t`
+    (T, B, R) with a projection, else ``None``.
+    """
     dtype = dtype_of(inputs, arrays)
-    w_ih, w_hh, _, _, params = _unpack(spec, arrays)
+    w_ih, w_hh, _, _, params = unpack(spec, arrays)
     w_hr = params.get("weight_hr")
     gates, tanh_c, hs, cs, unprojected = residuals
     g_outputs, g_h, g_c = cotangents
@@ -186,7 +195,7 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     H = spec.cell.hidden_size
     R = w_hh.shape[1]
     # (4H, R) in the kernel's block order, for one matmul per step on a (B, 4H) copy of the step's a-bar
-    w_hh_k = _blocks(w_hh, H, dtype, False).reshape(4 * H, R)
+    w_hh_k = kernel_blocks(w_hh, H, dtype, False).reshape(4 * H, R)
     order, _, _, before, _ = time_slots(num_steps, spec.reverse)
     # each step of the loop turns its column of the factors into a-bar, in place
     grad_gates, forget, to_cell = _backward_factors(gates, tanh_c, cs[before])
@@ -202,6 +211,10 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     spare = onp.empty((batch, H), dtype=dtype)
     recurrent = onp.empty((batch, R), dtype=dtype)
     step_gates = onp.empty((batch, 4, H), dtype=dtype)
+    inject_gates, inject_cell, inject_state = inject or (None, None, None)
+    saved_u = saved_cell = None
+    if save:
+        saved_u, saved_cell = workspace.empty((2, num_steps, batch, H), dtype)
     for t in reversed(order):
         y = grad_y if w_hr is None else grad_out[t]
         onp.add(grad_h, g_outputs[t], out=y)
@@ -209,6 +222,8 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
             y *= valid[t]
         if w_hr is not None:
             onp.matmul(y, w_hr, out=grad_u)
+        if save:
+            saved_u[t] = grad_u
         a = grad_gates[:, t]
         a[0] *= grad_u
         onp.multiply(grad_u, to_cell[t], out=spare)
@@ -217,12 +232,20 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
             grad_c *= invalid[t]
             grad_cell += spare
             a[1:] *= grad_cell
+            if save:
+                saved_cell[t] = grad_cell
             onp.multiply(grad_cell, forget[t], out=spare)
             grad_c += spare
         else:
             grad_c += spare
             a[1:] *= grad_c
+            if save:
+                saved_cell[t] = grad_c
             grad_c *= forget[t]
+        if inject_gates is not None:
+            a += inject_gates[:, t]
+        if inject_cell is not None:
+            grad_c += inject_cell[t]
         onp.copyto(step_gates.transpose(1, 0, 2), a)
         if masked:
             grad_h *= invalid[t]
@@ -230,11 +253,13 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
             grad_h += recurrent
         else:
             onp.matmul(step_gates.reshape(batch, 4 * H), w_hh_k, out=grad_h)
+        if inject_state is not None:
+            grad_h += inject_state[t]
 
     flat = grad_gates.reshape(4, num_steps * batch, H)
     grads = [None] * (3 + len(spec.names))
     if 0 in needed:
-        w_ih_k = _blocks(w_ih, H, dtype, False)
+        w_ih_k = kernel_blocks(w_ih, H, dtype, False)
         grad_x = workspace.empty((num_steps * batch, features), dtype)
         onp.matmul(flat[0], w_ih_k[0], out=grad_x)
         term = workspace.empty(grad_x.shape, dtype)
@@ -249,8 +274,8 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
 
     x = onp.asarray(inputs, dtype=dtype).reshape(num_steps * batch, features)
     wanted = {
-        "weight_ih": lambda: _weight_gradient(flat, x, dtype),
-        "weight_hh": lambda: _weight_gradient(flat, hs[before].reshape(num_steps * batch, R), dtype),
+        "weight_ih": lambda: weight_gradient(flat, x, dtype),
+        "weight_hh": lambda: weight_gradient(flat, hs[before].reshape(num_steps * batch, R), dtype),
         "bias_ih": lambda: _rows(flat.sum(axis=1)),
         "bias_hh": lambda: _rows(flat.sum(axis=1)),
         "weight_hr": projection_gradient,
@@ -258,4 +283,4 @@ def backward(spec, inputs, arrays, residuals, cotangents, needed):
     for k, name in enumerate(spec.names, start=3):
         if k in needed:
             grads[k] = wanted[name]()
-    return grads
+    return grads, ((grad_gates, saved_u, saved_cell, grad_out) if save else None)

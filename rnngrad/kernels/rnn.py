@@ -30,13 +30,13 @@ off the saved :math:`h`. Then, as one matmul each over all steps:
 
 import numpy as onp
 
-from ._primitive import dtype_of, masked_outputs, project, step_masks, step_slots, time_slots
+from ._common import dtype_of, masked_outputs, project, step_masks, step_slots, time_slots
 from ._workspace import workspace
 
-__all__ = ["forward", "backward"]
+__all__ = ["forward", "backward", "activation_slope"]
 
 
-def _unpack(spec, arrays):
+def unpack(spec, arrays):
     params = dict(zip(spec.names, arrays[1:]))
     return arrays[0], params["weight_ih"], params["weight_hh"], params.get("bias_ih"), params.get("bias_hh")
 
@@ -44,7 +44,7 @@ def _unpack(spec, arrays):
 def forward(spec, inputs, arrays, save):
     """Outputs (T, B, H), ``(h_T,)`` and the residuals (the state buffer) for :func:`backward`."""
     dtype = dtype_of(inputs, arrays)
-    h0, w_ih, w_hh, b_ih, b_hh = _unpack(spec, arrays)
+    h0, w_ih, w_hh, b_ih, b_hh = unpack(spec, arrays)
     num_steps, batch = inputs.shape[:2]
     hidden = w_hh.shape[0]
     order, first, last, _, after = time_slots(num_steps, spec.reverse)
@@ -73,27 +73,41 @@ def forward(spec, inputs, arrays, save):
     return outputs, (states[last].copy(),), (states if save else None)
 
 
-def backward(spec, inputs, arrays, states, cotangents, needed):
-    """Cotangents of ``(inputs, h_0, *params)`` from those of ``(outputs, h_T)``."""
+def activation_slope(spec, activations, dtype):
+    """:math:`\\phi'(a_t)` read off :math:`h_t` (T, B, H), every step at once, in a workspace buffer."""
+    out = workspace.empty(activations.shape, dtype)
+    if spec.cell.nonlinearity == "relu":
+        onp.greater(activations, 0, out=out)
+    else:
+        onp.multiply(activations, activations, out=out)
+        onp.subtract(1.0, out, out=out)
+    return out
+
+
+def backward(spec, inputs, arrays, states, cotangents, needed, save=False, inject=None):
+    """Cotangents of ``(inputs, h_0, *params)`` from those of ``(outputs, h_T)``, and the adjoints.
+
+    ``inject`` (for :mod:`.rnn_jvp`) is ``None`` or ``(pre, state)``: (T, B, H)
+    terms added to every :math:`\bar a_t` and to every :math:`\bar s_{t-1}`
+    (either may be ``None``). The adjoints are the :math:`\bar a_t` (T, B, H),
+    also when ``save`` is false (they cost nothing to keep).
+    """
     dtype = dtype_of(inputs, arrays)
-    _, w_ih, w_hh, _, _ = _unpack(spec, arrays)
+    _, w_ih, w_hh, _, _ = unpack(spec, arrays)
     g_outputs, g_final = cotangents
     num_steps, batch, features = inputs.shape
     hidden = w_hh.shape[0]
     order, _, _, before, after = time_slots(num_steps, spec.reverse)
     activations = states[after]
-    # phi'(a_t), read off h_t, for all steps at once; the mask folds into it
-    slope = workspace.empty(activations.shape, dtype)
-    if spec.cell.nonlinearity == "relu":
-        onp.greater(activations, 0, out=slope)
-    else:
-        onp.multiply(activations, activations, out=slope)
-        onp.subtract(1.0, slope, out=slope)
+    slope = activation_slope(spec, activations, dtype)  # the mask folds into it
     if spec.mask is not None:
         _, valid, invalid = step_masks(spec, dtype)
         slope *= valid
     # the outputs' share of every a-bar up front; the loop adds the state's
+    inject_pre, inject_state = inject or (None, None)
     grad_pre = onp.multiply(g_outputs, slope, out=workspace.empty(slope.shape, dtype))
+    if inject_pre is not None:
+        grad_pre += inject_pre
     grad_state = onp.array(g_final, dtype=dtype)
     through = onp.empty((batch, hidden), dtype=dtype)
     for t in reversed(order):
@@ -104,6 +118,8 @@ def backward(spec, inputs, arrays, states, cotangents, needed):
         else:
             grad_state *= invalid[t]
             grad_state += grad_pre[t] @ w_hh
+        if inject_state is not None:
+            grad_state += inject_state[t]
 
     flat = grad_pre.reshape(num_steps * batch, hidden)
     grads = [None] * (2 + len(spec.names))
@@ -120,4 +136,4 @@ def backward(spec, inputs, arrays, states, cotangents, needed):
     for k, name in enumerate(spec.names, start=2):
         if k in needed:
             grads[k] = wanted[name]()
-    return grads
+    return grads, grad_pre
