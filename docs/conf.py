@@ -33,6 +33,7 @@ extensions = [
     "matplotlib.sphinxext.plot_directive",
     "apigen",
     "offline",
+    "sphinx_gallery.gen_gallery",
 ]
 
 root_doc = "index"
@@ -86,6 +87,19 @@ plot_rcparams = {
 }
 plot_apply_rcparams = True
 plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\n"
+
+# -- the gallery: examples/*.py, run at build time --------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "gallery",
+    "filename_pattern": r"\.py$",  # run every example, not only plot_*.py
+    "ignore_pattern": r"make_reviews\.py$",  # a data-writing helper of the text how-to, not an example
+    "within_subsection_order": "FileNameSortKey",
+    "only_warn_on_example_error": False,  # an example that raises fails the build
+    "abort_on_example_error": False,  # ... after running the others, so all failures show
+    "download_all_examples": False,
+    "write_computation_times": False,
+}
 
 # -- HTML ---------------------------------------------------------------------
 html_theme = "furo"

@@ -6,7 +6,8 @@ The public names:
   :class:`LSTM`, :class:`GRU`, and :class:`Recurrent` for any cell;
 * cells (one step): :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`, the
   variants :class:`PeepholeLSTMCell`, :class:`LayerNormLSTMCell`,
-  :class:`LayerNormGRUCell`, :class:`MGUCell`, the cell protocol
+  :class:`LayerNormGRUCell`, :class:`MGUCell`, :class:`GreffLSTMCell` (the
+  eight variants of Greff et al. 2017), the cell protocol
   :class:`AbstractCell` and the standard cell's base :class:`Cell`;
 * the sequence module: :func:`unroll`, :func:`stack`, :func:`lengths_to_mask`;
 * numerically stable activations: :func:`sigmoid`, :func:`tanh`;
@@ -28,6 +29,7 @@ from .activations import sigmoid, tanh
 from .cells import (
     AbstractCell,
     Cell,
+    GreffLSTMCell,
     GRUCell,
     LayerNormGRUCell,
     LayerNormLSTMCell,
@@ -51,6 +53,7 @@ __all__ = [
     "BagOfEmbeddings",
     "Cell",
     "GRU",
+    "GreffLSTMCell",
     "GRUCell",
     "HessianFree",
     "LSTM",

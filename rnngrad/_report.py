@@ -52,6 +52,13 @@ def report(experiment, result, seconds, out):
         print(f"recall accuracy over the ten copied symbols: {extras['recall_accuracy']:.3f} (chance 0.125)")
     if "sample" in extras:
         print(f"sample: {extras['sample']!r}")
+    for stage, flags in extras.get("probes", {}).items():
+        for flag, found in flags.items():
+            print(
+                f"probe, {stage} network, {flag}: unit {found['unit']} held-out accuracy {found['unit_accuracy']:.3f} "
+                f"(permuted {found['unit_permuted']:.3f}); all units {found['accuracy']:.3f} "
+                f"(permuted {found['permuted']:.3f}); majority {found['majority']:.3f}"
+            )
 
     written = ["params.npz"]
     save_params(os.path.join(out, "params.npz"), result.params)

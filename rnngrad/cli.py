@@ -1,4 +1,4 @@
-"""The ``rnngrad`` command line: ``train``, ``gradflow`` and ``bench``.
+"""The ``rnngrad`` command line: ``train``, ``trace``, ``gradflow``, ``bench`` and ``sweep``.
 
 ``rnngrad`` with no arguments (or ``rnngrad train``) trains an LSTM on the
 ``order`` task beside an order-blind bag-of-embeddings baseline and prints
@@ -20,8 +20,9 @@ import time
 
 import numpy as onp
 
-from . import experiments
+from . import experiments, sweep
 from ._report import Progress, gradflow_figure, have, pyplot, report
+from ._trace_command import trace_command
 
 __all__ = ["main"]
 
@@ -41,6 +42,10 @@ FLAGS = {
     "label_column": "--label-column",
     "text_column": "--text-column",
     "out": "--out",
+    "sentence": "--sentence",
+    "layer": "--layer",
+    "reverse": "--reverse",
+    "names": "--names",
 }
 
 
@@ -165,6 +170,21 @@ def _parser():
     train.add_argument("--out", help="output directory (default: runs/<task>-<cell>)")
     train.set_defaults(handler=_train)
 
+    traced = commands.add_parser(
+        "trace",
+        help="run a trained network on a sentence and draw every step's states and gates",
+        description="Load params.npz and metrics.json from a run of 'rnngrad train' (tasks order, agreement, text, "
+        "chars), run the network on --sentence, print its prediction, and draw one heatmap per state or gate "
+        "(LSTM h, c, i, f, g, o; GRU h, r, z, n; RNN h) of one layer: units down, the sentence's tokens across.",
+    )
+    traced.add_argument("run", help="the run's directory (the --out of rnngrad train)")
+    traced.add_argument("--sentence", required=True, help="the text to run, e.g. 'alice felt not sad , so she left'")
+    traced.add_argument("--layer", type=int, default=-1, help="the layer to draw, from 0 (default: -1, the last)")
+    traced.add_argument("--reverse", action="store_true", help="draw the reverse direction (bidirectional runs)")
+    traced.add_argument("--names", help="comma-separated records to draw, e.g. c,f (default: all of the layer's)")
+    traced.add_argument("--out", help="the image file (default: <run>/trace.png)")
+    traced.set_defaults(handler=_trace)
+
     gradflow = commands.add_parser(
         "gradflow",
         help="plot gradient norm per time step for tanh RNN, LSTM and GRU",
@@ -196,6 +216,15 @@ def _parser():
         help="run the fused-kernel benchmark (rnngrad.bench), arguments passed on; --quick for a short run",
         add_help=False,
     )
+    sweep_command = commands.add_parser(
+        "sweep",
+        help="run a study of many trainings on Dask from a TOML file (rnngrad.sweep), or --report on it",
+        description="Run every job of a study file (a task, and a grid or random draws over cell, hidden, "
+        "length, step_size and seed) as a Dask task: on a local cluster of one single-threaded worker per core, "
+        "or on an existing cluster (--scheduler). Results are appended as each job finishes; a study run again "
+        "skips the jobs already in its results file. Needs the extra: pip install 'rnngrad[sweep]'.",
+    )
+    sweep.add_arguments(sweep_command).set_defaults(handler=sweep.sweep_command)
     return parser
 
 
@@ -297,6 +326,11 @@ def _run_training(experiment):
         raise
     progress.finish(result.steps, result.fit.stopped_early)
     return result, time.perf_counter() - start
+
+
+# -- trace -------------------------------------------------------------------
+def _trace(args):
+    return trace_command(args, _check_output_file)
 
 
 # -- gradflow ----------------------------------------------------------------

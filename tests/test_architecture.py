@@ -139,6 +139,8 @@ LAYERS = [
         "rnngrad._bench_curvature",
         "rnngrad._bench_machine",
         "rnngrad._report",
+        "rnngrad.sweep",
+        "rnngrad._trace_command",
         "rnngrad.cli",
         "rnngrad.__main__",
     ],

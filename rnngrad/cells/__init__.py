@@ -1,6 +1,7 @@
 """One step of each recurrent cell, and the protocol they share."""
 
 from .base import AbstractCell, Cell, StepFromGates, WrappedCell, affine
+from .greff import GREFF_VARIANTS, GreffLSTMCell
 from .gru import GRUCell
 from .layernorm import LayerNormGRUCell, LayerNormLSTMCell
 from .lstm import LSTMCell
@@ -20,5 +21,7 @@ __all__ = [
     "MGUCell",
     "WrappedCell",
     "StepFromGates",
+    "GreffLSTMCell",
+    "GREFF_VARIANTS",
     "affine",
 ]

@@ -140,7 +140,7 @@ class AbstractCell(abc.ABC):
 class WrappedCell(AbstractCell):
     """A cell built around another, ``inner``: its parameters and state are the inner cell's.
 
-    A wrapper defines :meth:`step` (and whatever else it changes) and needs
+    A wrapper defines ``step`` (and whatever else it changes) and needs
     no fields of its own: :meth:`param_shapes`, :attr:`state_sizes`,
     :attr:`output_size` and :attr:`state_names` are the inner cell's.
     """

@@ -1,7 +1,7 @@
-r"""Forward mode of the fused Elman RNN (:mod:`.rnn`): its tangent, and the tangent of its backward pass.
+r"""Forward mode of the fused Elman RNN (:mod:`rnngrad.kernels.rnn`): its tangent, and the tangent of its backward pass.
 
 Tangent, with dots for the tangents of the inputs, the initial state and the
-parameters (notation of :mod:`.rnn`):
+parameters (notation of :mod:`rnngrad.kernels.rnn`):
 
 .. math::
 
@@ -14,7 +14,7 @@ forward saved :math:`s_{t-1}`): one matmul each over all steps. The loop
 is the forward's: one matmul per step.
 
 Tangent of the backward pass (:func:`second_order`). Differentiating the
-backward recurrence of :mod:`.rnn` gives
+backward recurrence of :mod:`rnngrad.kernels.rnn` gives
 
 .. math::
 

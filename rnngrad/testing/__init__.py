@@ -1,11 +1,14 @@
 """The theory of recurrent networks as a reusable, property-based test battery.
 
-Three parts:
+Four parts:
 
 * :mod:`~rnngrad.testing.strategies`: Hypothesis strategies drawing cells,
   models, lengths, masks, inputs and whole problems (:func:`problems`);
 * :mod:`~rnngrad.testing.references`: literal reference loops the properties
   compare against (:func:`loop_over_model`, :func:`flip_within_lengths`);
+* :mod:`~rnngrad.testing.equations`: the cells' docstring equations
+  transcribed a second time in plain NumPy, and a whole model call built
+  from them (:func:`~rnngrad.testing.equations.reference_model`);
 * :func:`check_cell`: every property a recurrent cell must have, run on any
   cell in one call.
 
@@ -24,6 +27,7 @@ from .battery import CELL_PROPERTIES, check_cell
 from .references import flip_within_lengths, loop_over_cell, loop_over_model, model_states, probe_loss
 from .strategies import (
     KINDS,
+    VARIANT_KINDS,
     CellProblem,
     Problem,
     cell_problems,
@@ -34,7 +38,10 @@ from .strategies import (
     models,
     parameters,
     problems,
+    random_params,
     sequences,
+    variant_cells,
+    variant_models,
 )
 
 __all__ = [
@@ -57,4 +64,8 @@ __all__ = [
     "probe_loss",
     "problems",
     "sequences",
+    "VARIANT_KINDS",
+    "random_params",
+    "variant_cells",
+    "variant_models",
 ]

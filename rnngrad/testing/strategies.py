@@ -21,7 +21,7 @@ import hypothesis.extra.numpy as hnp
 import numpy as onp
 from hypothesis import strategies as st
 
-from ..cells import GRUCell, LSTMCell, RNNCell
+from ..cells import GRUCell, LayerNormGRUCell, LayerNormLSTMCell, LSTMCell, MGUCell, PeepholeLSTMCell, RNNCell
 from ..models import GRU, LSTM, RNN
 
 __all__ = [
@@ -37,6 +37,10 @@ __all__ = [
     "make_problem",
     "CellProblem",
     "cell_problems",
+    "VARIANT_KINDS",
+    "random_params",
+    "variant_cells",
+    "variant_models",
 ]
 
 #: The built-in model kinds the strategies draw: ``"rnn"``, ``"lstm"``, ``"gru"``.
@@ -458,3 +462,108 @@ def cell_problems(
     else:
         state = tuple(cell.initial_state(batch, dtype))
     return CellProblem(cell, params, inputs, state, mask)
+
+
+#: The cell kinds :func:`variant_cells` draws: every built-in cell, variants included.
+VARIANT_KINDS = ("rnn", "lstm", "peephole", "layernorm_lstm", "gru", "layernorm_gru", "mgu")
+
+
+def random_params(shapes, rng, *, scale=1.0, dtype=onp.float64):
+    """Every parameter of ``shapes`` (``{name: shape}``) uniform in ``[-scale, scale]``.
+
+    Unlike ``init``, which starts layer-norm gains at 1 and shifts at 0,
+    every entry is random, so a gain or shift a cell forgets to apply shows.
+
+    Args:
+        shapes: ``{name: shape}``, a model's or a cell's ``param_shapes()``.
+        rng: a :class:`numpy.random.Generator`.
+        scale: the largest magnitude.
+        dtype: float64 or float32.
+    """
+    return {name: rng.uniform(-scale, scale, shape).astype(dtype) for name, shape in shapes.items()}
+
+
+@st.composite
+def variant_cells(draw, *, kinds=VARIANT_KINDS, max_input_size=4, max_hidden_size=4):
+    """Any built-in cell, variants included, with any of its options drawn.
+
+    The options: ``bias``; the RNN's ``nonlinearity``; the LSTMs' ``proj_size``
+    (the plain, peephole and layer-normalized ones); the GRU's ``reset_after``.
+
+    Args:
+        kinds: a subset of :data:`VARIANT_KINDS`.
+        max_input_size: D is drawn in ``[1, max_input_size]``.
+        max_hidden_size: H is drawn in ``[1, max_hidden_size]``.
+    """
+    unknown = [kind for kind in kinds if kind not in VARIANT_KINDS]
+    if not kinds or unknown:
+        raise ValueError(f"kinds: expected a non-empty subset of {VARIANT_KINDS}, got {tuple(kinds)}")
+    kind = draw(st.sampled_from(tuple(kinds)), label="kind")
+    input_size = draw(st.integers(1, max_input_size), label="input_size")
+    hidden = draw(st.integers(1, max_hidden_size), label="hidden_size")
+    bias = draw(st.booleans(), label="bias")
+    if kind == "rnn":
+        nonlinearity = draw(st.sampled_from(["tanh", "relu"]), label="nonlinearity")
+        return RNNCell(input_size, hidden, bias=bias, nonlinearity=nonlinearity)
+    if kind in ("lstm", "peephole", "layernorm_lstm"):
+        cls = {"lstm": LSTMCell, "peephole": PeepholeLSTMCell, "layernorm_lstm": LayerNormLSTMCell}[kind]
+        proj = draw(st.integers(0, hidden - 1), label="proj_size") if hidden > 1 else 0
+        return cls(input_size, hidden, bias=bias, proj_size=proj)
+    if kind == "gru":
+        return GRUCell(input_size, hidden, bias=bias, reset_after=draw(st.booleans(), label="reset_after"))
+    if kind == "layernorm_gru":
+        return LayerNormGRUCell(input_size, hidden, bias=bias)
+    return MGUCell(input_size, hidden, bias=bias)
+
+
+@st.composite
+def variant_models(
+    draw,
+    *,
+    kinds=KINDS,
+    max_input_size=3,
+    max_hidden_size=3,
+    max_layers=3,
+    merge_modes=("concat", "sum", "mean"),
+    residual=None,
+    learn_initial_state=None,
+):
+    """A built-in model of any cell variant, with every option of the models drawn.
+
+    Draws the torch arguments (sizes, layers, ``bias``, ``batch_first``,
+    ``bidirectional``, the RNN's ``nonlinearity``, the LSTM's ``proj_size``),
+    the variants (peephole or layer-normalized LSTM; reset-before or
+    layer-normalized GRU) and the options beyond torch (``merge_mode``,
+    ``residual``, ``learn_initial_state``). Dropout rates stay 0: give them
+    to the model by hand where a property needs them.
+
+    Args:
+        kinds: a subset of ``("rnn", "lstm", "gru")``.
+        max_input_size: D is drawn in ``[1, max_input_size]``.
+        max_hidden_size: H is drawn in ``[1, max_hidden_size]``.
+        max_layers: L is drawn in ``[1, max_layers]``.
+        merge_modes: the merge modes to draw from.
+        residual: pin it, or ``None`` to draw it.
+        learn_initial_state: pin it, or ``None`` to draw it.
+    """
+    kind = draw(st.sampled_from(_check_kinds(kinds)), label="kind")
+    hidden = draw(st.integers(1, max_hidden_size), label="hidden_size")
+    options = dict(
+        input_size=draw(st.integers(1, max_input_size), label="input_size"),
+        hidden_size=hidden,
+        num_layers=draw(st.integers(1, max_layers), label="num_layers"),
+        bias=draw(st.booleans(), label="bias"),
+        batch_first=draw(st.booleans(), label="batch_first"),
+        bidirectional=draw(st.booleans(), label="bidirectional"),
+        merge_mode=draw(st.sampled_from(tuple(merge_modes)), label="merge_mode"),
+        residual=_maybe(draw, residual, st.booleans(), "residual"),
+        learn_initial_state=_maybe(draw, learn_initial_state, st.booleans(), "learn_initial_state"),
+    )
+    if kind == "rnn":
+        return RNN(nonlinearity=draw(st.sampled_from(["tanh", "relu"]), label="nonlinearity"), **options)
+    if kind == "lstm":
+        variant = draw(st.sampled_from(["plain", "peephole", "layer_norm"]), label="variant")
+        proj = draw(st.integers(0, hidden - 1), label="proj_size") if hidden > 1 else 0
+        return LSTM(proj_size=proj, peephole=variant == "peephole", layer_norm=variant == "layer_norm", **options)
+    variant = draw(st.sampled_from(["reset_after", "reset_before", "layer_norm"]), label="variant")
+    return GRU(reset_after=variant != "reset_before", layer_norm=variant == "layer_norm", **options)

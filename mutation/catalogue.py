@@ -1,0 +1,506 @@
+# long: one entry per mutant, each a snippet, its replacement and the bug it stands for; a table, not logic
+"""The catalogue of hand-written mutants: realistic bugs a maintainer could make, one small patch each.
+
+Each :class:`Mutant` replaces one snippet (``old``, which must occur exactly
+once in ``path``) with ``new`` in a scratch copy of the tree. When code moves
+between modules, a mutant whose snippet is no longer in its ``path`` is
+reported as "does not apply" (with the files where the snippet now is, if
+any): re-target it by editing ``path``, or ``old`` if the code was reworded.
+"""
+
+from dataclasses import dataclass
+
+__all__ = ["Mutant", "MUTANTS"]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One bug: ``old`` becomes ``new`` in ``path`` (relative to the repository root)."""
+
+    name: str
+    area: str
+    path: str
+    old: str
+    new: str
+    why: str
+
+
+def _m(name, area, path, old, new, why):
+    return Mutant(name, area, path, old, new, why)
+
+
+MUTANTS = [
+    # -- cells ---------------------------------------------------------------------------------
+    _m(
+        "lstm-gates-swapped",
+        "cells",
+        "rnngrad/cells/lstm.py",
+        'cell_state = gates["f"] * c + gates["i"] * gates["g"]',
+        'cell_state = gates["i"] * c + gates["f"] * gates["g"]',
+        "the input and forget gates swapped in the reference LSTM step",
+    ),
+    _m(
+        "lstm-output-without-tanh",
+        "cells",
+        "rnngrad/cells/lstm.py",
+        'gates["o"] * tanh(cell_state), cell_state)',
+        'gates["o"] * cell_state, cell_state)',
+        "h = o * c instead of o * tanh(c)",
+    ),
+    _m(
+        "lstm-projection-transposed",
+        "cells",
+        "rnngrad/cells/lstm.py",
+        'h_new = np.dot(h_new, params["weight_hr"].T)',
+        'h_new = np.dot(h_new, params["weight_hr"].T[::-1])',
+        "the projection's rows taken in the wrong order",
+    ),
+    _m(
+        "gru-interpolation-swapped",
+        "cells",
+        "rnngrad/cells/gru.py",
+        'h_new = (1.0 - gates["z"]) * gates["n"] + gates["z"] * h',
+        'h_new = gates["z"] * gates["n"] + (1.0 - gates["z"]) * h',
+        "z keeps the candidate instead of the state (the paper's convention, not torch's)",
+    ),
+    _m(
+        "gru-reset-before-without-candidate-bias",
+        "cells",
+        "rnngrad/cells/gru.py",
+        'affine(gates["r"] * h, params["weight_hh"][2 * H :], None if bias_hh is None else bias_hh[2 * H :])',
+        'affine(gates["r"] * h, params["weight_hh"][2 * H :], None)',
+        "the reset-before GRU drops b_hn",
+    ),
+    _m(
+        "gru-reset-before-resets-after",
+        "cells",
+        "rnngrad/cells/gru.py",
+        'affine(gates["r"] * h, params["weight_hh"][2 * H :], None if bias_hh is None else bias_hh[2 * H :])',
+        'gates["r"] * affine(h, params["weight_hh"][2 * H :], None if bias_hh is None else bias_hh[2 * H :])',
+        "reset_after=False computes the reset-after form",
+    ),
+    _m(
+        "layernorm-lstm-carries-normalised-state",
+        "cells",
+        "rnngrad/cells/layernorm.py",
+        'return (*self.emit(params, gates["o"] * tanh(shown), cell_state), gates)',
+        'return (*self.emit(params, gates["o"] * tanh(shown), shown), gates)',
+        "the layer-normalised LSTM carries LN(c') instead of c'",
+    ),
+    _m(
+        "layernorm-epsilon",
+        "cells",
+        "rnngrad/cells/layernorm.py",
+        "EPSILON = 1e-5",
+        "EPSILON = 1e-3",
+        "a different epsilon than documented",
+    ),
+    _m(
+        "layernorm-cell-shift-dropped",
+        "cells",
+        "rnngrad/cells/layernorm.py",
+        'shown = layer_norm(cell_state, params["norm_cell_weight"], params["norm_cell_bias"])',
+        'shown = layer_norm(cell_state, params["norm_cell_weight"])',
+        "the cell-state normalisation forgets its shift beta_c",
+    ),
+    _m(
+        "layernorm-gru-reset-ignored",
+        "cells",
+        "rnngrad/cells/layernorm.py",
+        'gates["n"] = tanh(gi_n + gates["r"] * gh_n)',
+        'gates["n"] = tanh(gi_n + gh_n)',
+        "the layer-normalised GRU's candidate ignores the reset gate",
+    ),
+    _m(
+        "mgu-candidate-sees-unreset-state",
+        "cells",
+        "rnngrad/cells/mgu.py",
+        'affine(gates["f"] * h, params["weight_hh"][H:]',
+        'affine(h, params["weight_hh"][H:]',
+        "the MGU candidate reads h instead of f * h",
+    ),
+    _m(
+        "mgu-interpolation-swapped",
+        "cells",
+        "rnngrad/cells/mgu.py",
+        'h_new = (1.0 - gates["f"]) * h + gates["f"] * gates["n"]',
+        'h_new = gates["f"] * h + (1.0 - gates["f"]) * gates["n"]',
+        "f = 1 keeps the state (the GRU's convention, not the paper's MGU)",
+    ),
+    _m(
+        "peephole-output-reads-old-cell",
+        "cells",
+        "rnngrad/cells/peephole.py",
+        'gates["o"] = sigmoid(a_o + params["weight_co"] * cell_state)',
+        'gates["o"] = sigmoid(a_o + params["weight_co"] * c)',
+        "the output gate peeks at c instead of c'",
+    ),
+    _m(
+        "peephole-forget-uses-input-diagonal",
+        "cells",
+        "rnngrad/cells/peephole.py",
+        '"f": sigmoid(a_f + params["weight_cf"] * c)',
+        '"f": sigmoid(a_f + params["weight_ci"] * c)',
+        "the forget gate reads p_i",
+    ),
+    _m(
+        "init-forget-bias-wrong-block",
+        "cells",
+        "rnngrad/cells/base.py",
+        "rows = slice(self.forget_gate_block * H, (self.forget_gate_block + 1) * H)",
+        "rows = slice((self.forget_gate_block + 1) * H, (self.forget_gate_block + 2) * H)",
+        "forget_bias written into the next gate's rows",
+    ),
+    _m(
+        "init-scale-not-sqrt",
+        "cells",
+        "rnngrad/cells/base.py",
+        "return 1.0 / onp.sqrt(self.hidden_size)",
+        "return 1.0 / self.hidden_size",
+        "uniform(-1/H, 1/H) instead of torch's 1/sqrt(H)",
+    ),
+    _m(
+        "init-glorot-bound",
+        "cells",
+        "rnngrad/cells/init.py",
+        "limit = onp.sqrt(6.0 / (shape[1] + block_rows))",
+        "limit = onp.sqrt(2.0 / (shape[1] + block_rows))",
+        "the Glorot-uniform bound of the Glorot-normal variance",
+    ),
+    # -- activations -----------------------------------------------------------------------------
+    _m(
+        "sigmoid-branches-swapped",
+        "activations",
+        "rnngrad/activations.py",
+        "onp.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))",
+        "onp.where(x >= 0, z / (1.0 + z), 1.0 / (1.0 + z))",
+        "the two branches of the stable sigmoid swapped",
+    ),
+    _m(
+        "tanh-vjp-wrong",
+        "activations",
+        "rnngrad/activations.py",
+        "defvjp(tanh, lambda ans, x: lambda g: g * (1.0 - ans**2))",
+        "defvjp(tanh, lambda ans, x: lambda g: g * (1.0 - ans) ** 2)",
+        "the tanh derivative mistyped",
+    ),
+    _m(
+        "sigmoid-jvp-wrong",
+        "activations",
+        "rnngrad/activations.py",
+        "defjvp(sigmoid, lambda g, ans, x: g * ans * (1.0 - ans))",
+        "defjvp(sigmoid, lambda g, ans, x: g * (1.0 - ans))",
+        "forward mode of the sigmoid wrong (reverse mode right)",
+    ),
+    _m(
+        "relu-swallows-nan",
+        "activations",
+        "rnngrad/activations.py",
+        "return np.where(x > 0, x, np.where(np.isnan(x), x, 0.0))",
+        "return np.where(x > 0, x, 0.0)",
+        "relu turns NaN into 0",
+    ),
+    # -- sequence and the runners ------------------------------------------------------------------
+    _m(
+        "reverse-outputs-not-flipped-back",
+        "sequence",
+        "rnngrad/_runners.py",
+        "return outputs[::-1], final",
+        "return outputs, final",
+        "the reverse direction's outputs left in visiting order",
+    ),
+    _m(
+        "masked-step-updates-state",
+        "sequence",
+        "rnngrad/_runners.py",
+        "state = tuple(np.where(valid, new, old) for new, old in zip(new_state, state))",
+        "state = tuple(new_state)",
+        "a masked step changes the state",
+    ),
+    _m(
+        "masked-output-not-zeroed",
+        "sequence",
+        "rnngrad/_runners.py",
+        "            output = np.where(valid, output, 0.0)\n",
+        "",
+        "padded steps emit the cell's output",
+    ),
+    _m(
+        "lengths-mask-off-by-one",
+        "sequence",
+        "rnngrad/_runners.py",
+        "return onp.arange(num_steps)[:, None] < lengths[None, :]",
+        "return onp.arange(num_steps)[:, None] <= lengths[None, :]",
+        "one step too many counts as valid",
+    ),
+    _m(
+        "padding-nan-not-cleared",
+        "sequence",
+        "rnngrad/_runners.py",
+        "return np.where(padded[:, :, None] & ~onp.isfinite(getval(inputs)), 0.0, inputs)",
+        "return inputs",
+        "NaN in padding reaches the gradients",
+    ),
+    _m(
+        "merge-mean-is-sum",
+        "sequence",
+        "rnngrad/_runners.py",
+        'return total if merge_mode == "sum" else 0.5 * total',
+        "return total",
+        "merge_mode='mean' sums",
+    ),
+    _m(
+        "merge-concat-backward-first",
+        "sequence",
+        "rnngrad/_runners.py",
+        "return np.concatenate(outputs, axis=-1)",
+        "return np.concatenate(outputs[::-1], axis=-1)",
+        "[backward || forward] instead of torch's order",
+    ),
+    _m(
+        "dropout-after-last-layer",
+        "sequence",
+        "rnngrad/_runners.py",
+        "if training and dropout_rate and k < len(cells) - 1:",
+        "if training and dropout_rate:",
+        "inter-layer dropout also applied to the last layer's output",
+    ),
+    _m(
+        "dropout-scale-float64",
+        "sequence",
+        "rnngrad/_runners.py",
+        "scale = onp.asarray(1.0 / (1.0 - rate), dtype=values.dtype)",
+        "scale = 1.0 / (1.0 - rate)",
+        "float32 parameters give float64 results in training",
+    ),
+    _m(
+        "dropout-not-inverted",
+        "sequence",
+        "rnngrad/_runners.py",
+        "scale = onp.asarray(1.0 / (1.0 - rate), dtype=values.dtype)",
+        "scale = onp.asarray(1.0 - rate, dtype=values.dtype)",
+        "kept entries scaled by 1 - rate instead of 1 / (1 - rate)",
+    ),
+    _m(
+        "variational-mask-per-step",
+        "sequence",
+        "rnngrad/_runners.py",
+        "layer_input = dropout(layer_input, variational_dropout, rng, mask_shape=(1, batch, features))",
+        "layer_input = dropout(layer_input, variational_dropout, rng)",
+        "variational dropout draws a fresh mask at every step",
+    ),
+    _m(
+        "weight-dropout-forward-only",
+        "sequence",
+        "rnngrad/_runners.py",
+        'if training and weight_dropout and "weight_hh" in cell_params:',
+        'if training and weight_dropout and "weight_hh" in cell_params and d == 0:',
+        "DropConnect only on the forward direction",
+    ),
+    _m(
+        "residual-skips-layer-one",
+        "sequence",
+        "rnngrad/_runners.py",
+        "if residual and k > 0:",
+        "if residual and k > 1:",
+        "no residual connection around layer 1",
+    ),
+    # -- models -------------------------------------------------------------------------------------
+    _m(
+        "learned-initial-state-reverse-reads-forward",
+        "models",
+        "rnngrad/recurrent.py",
+        "for key, _ in self._initial_state_keys(cell, self.key_suffix(k, d))",
+        "for key, _ in self._initial_state_keys(cell, self.key_suffix(k, 0))",
+        "the reverse direction starts from the forward direction's learned state",
+    ),
+    _m(
+        "initial-state-rows-layer-major",
+        "models",
+        "rnngrad/recurrent.py",
+        "return [[tuple(part[k * N + d] for part in parts) for d in range(N)] for k in range(self.num_layers)]",
+        "return [[tuple(part[d * self.num_layers + k] for part in parts) for d in range(N)] "
+        "for k in range(self.num_layers)]",
+        "initial_state rows read direction-major instead of torch's layer * N + direction",
+    ),
+    _m(
+        "single-layer-dropout-needs-rng",
+        "models",
+        "rnngrad/recurrent.py",
+        '"dropout": self.dropout if self.num_layers > 1 else 0.0,',
+        '"dropout": self.dropout,',
+        "a one-layer model with dropout demands an rng it never uses",
+    ),
+    _m(
+        "final-states-stacked-in-reverse",
+        "models",
+        "rnngrad/_tape.py",
+        "joined = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)",
+        "joined = parts[0] if len(parts) == 1 else np.concatenate(parts[::-1], axis=0)",
+        "traced h_n rows in reverse order (only under grad)",
+    ),
+    # -- kernels ---------------------------------------------------------------------------------------
+    _m(
+        "kernel-cotangent-fallback-missing",
+        "kernels",
+        "rnngrad/kernels/_primitive.py",
+        "if not _boxed(*args, g):",
+        "if not _boxed(*args):",
+        "a traced cotangent runs the NumPy backward (second order through the cotangent)",
+    ),
+    _m(
+        "kernel-partial-mask-dropped",
+        "kernels",
+        "rnngrad/kernels/_primitive.py",
+        "if mask.all():",
+        "if mask.any():",
+        "a partly valid mask is treated as all valid in the fused path",
+    ),
+    _m(
+        "kernel-reverse-slots",
+        "kernels",
+        "rnngrad/kernels/_common.py",
+        "return (t + 1, t) if reverse else (t, t + 1)",
+        "return (t, t + 1)",
+        "the fused reverse direction reads the wrong state slot",
+    ),
+    _m(
+        "rnn-kernel-backward-ignores-mask",
+        "kernels",
+        "rnngrad/kernels/rnn.py",
+        "        slope *= valid\n",
+        "",
+        "the fused RNN backward lets gradient through padded steps",
+    ),
+    _m(
+        "lstm-kernel-forget-factor",
+        "kernels",
+        "rnngrad/kernels/lstm.py",
+        "d_f *= c_before",
+        "d_f *= tanh_c",
+        "the forget gate's gradient uses tanh(c_t) instead of c_{t-1}",
+    ),
+    _m(
+        "lstm-kernel-masked-cell-not-kept",
+        "kernels",
+        "rnngrad/kernels/lstm.py",
+        "                onp.copyto(c, cs[read], where=keep[t])\n",
+        "",
+        "the fused LSTM updates the cell state at padded steps",
+    ),
+    _m(
+        "lstm-kernel-projection-gradient",
+        "kernels",
+        "rnngrad/kernels/lstm.py",
+        "unprojected.reshape(num_steps * batch, H), out=out)",
+        "tanh_c.reshape(num_steps * batch, H), out=out)",
+        "the gradient of weight_hr reads tanh(c) instead of o * tanh(c)",
+    ),
+    _m(
+        "gru-kernel-update-uses-reset",
+        "kernels",
+        "rnngrad/kernels/gru.py",
+        "            spare *= z\n",
+        "            spare *= r\n",
+        "the fused GRU interpolates with r",
+    ),
+    _m(
+        "gru-kernel-grad-q",
+        "kernels",
+        "rnngrad/kernels/gru.py",
+        "onp.multiply(grad_n, r[t], out=grad_q)",
+        "onp.multiply(grad_n, z[t], out=grad_q)",
+        "the GRU backward multiplies the candidate's recurrent term by z",
+    ),
+    # -- io -----------------------------------------------------------------------------------------------
+    _m(
+        "unflatten-depth-three",
+        "io",
+        "rnngrad/io.py",
+        "        *parents, leaf = name.split(SEPARATOR)",
+        "        *parents, leaf = name.split(SEPARATOR, 1)",
+        "unflatten_params wrong for nesting depth 3 and more",
+    ),
+    _m(
+        "save-upcasts-float32",
+        "io",
+        "rnngrad/io.py",
+        "array = onp.asarray(value)",
+        "array = onp.asarray(value, dtype=onp.float64)",
+        "save_params writes float32 as float64",
+    ),
+    _m(
+        "load-checks-size-not-shape",
+        "io",
+        "rnngrad/io.py",
+        "if name in flat and flat[name].shape != shape:",
+        "if name in flat and flat[name].size != onp.prod(shape, dtype=int):",
+        "a transposed array loads against the model",
+    ),
+    # -- interop ---------------------------------------------------------------------------------------------
+    _m(
+        "keras-gru-gate-order",
+        "interop",
+        "rnngrad/interop.py",
+        "_GRU_TO_KERAS = (1, 0, 2)",
+        "_GRU_TO_KERAS = (0, 1, 2)",
+        "GRU gates not reordered (r, z, n) -> (z, r, h)",
+    ),
+    _m(
+        "keras-lstm-bias-not-summed",
+        "interop",
+        "rnngrad/interop.py",
+        "            weights.append(bias_ih + bias_hh)",
+        "            weights.append(bias_ih)",
+        "the LSTM's bias_hh dropped going to Keras",
+    ),
+    _m(
+        "keras-gru-bias-rows-swapped",
+        "interop",
+        "rnngrad/interop.py",
+        'params["bias_ih"] = _reorder(bias[0], H, order)',
+        'params["bias_ih"] = _reorder(bias[1], H, order)',
+        "the reset-after GRU's input bias read from Keras' recurrent row",
+    ),
+    # -- train -------------------------------------------------------------------------------------------------
+    _m(
+        "clip-epsilon",
+        "train",
+        "rnngrad/train.py",
+        "(flat.astype(onp.float64) * (max_norm / norm))",
+        "(flat.astype(onp.float64) * (max_norm / (norm + 1e-6)))",
+        "an epsilon in the clipping factor",
+    ),
+    _m(
+        "minibatches-drop-last-inverted",
+        "train",
+        "rnngrad/train.py",
+        "stop = num_examples - num_examples % batch_size if drop_last else num_examples",
+        "stop = num_examples - num_examples % batch_size if not drop_last else num_examples",
+        "drop_last inverted",
+    ),
+    _m(
+        "stream-targets-not-shifted",
+        "train",
+        "rnngrad/train.py",
+        "targets = stream[1 : per_row * batch_size + 1]",
+        "targets = stream[: per_row * batch_size]",
+        "next-token targets equal the inputs",
+    ),
+    _m(
+        "tbptt-state-not-reset-per-pass",
+        "train",
+        "rnngrad/train.py",
+        "            if index == 0:\n                state = initial_state\n",
+        "",
+        "each pass over the stream starts from the previous pass's last state",
+    ),
+    _m(
+        "fit-keeps-last-params",
+        "train",
+        "rnngrad/train.py",
+        'kept = final if evaluate is None else best["params"]',
+        "kept = final",
+        "early stopping returns the last parameters, not the best",
+    ),
+]
