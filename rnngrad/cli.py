@@ -1,3 +1,4 @@
+# long: five commands' flags, their checks and handlers in one place, read together.
 """The ``rnngrad`` command line: ``train``, ``trace``, ``gradflow``, ``bench`` and ``sweep``.
 
 ``rnngrad`` with no arguments (or ``rnngrad train``) trains an LSTM on the
@@ -145,10 +146,8 @@ def _parser():
         "--optimizer",
         default="adam",
         choices=list(experiments.OPTIMIZERS),
-        help="adam (default), or hf: Hessian-free optimization for the pathological problems (adding, "
-        "multiplication, xor, temporal_order, ...); --steps and --batch then count HF steps "
-        f"(default {experiments.HF_DEFAULTS['steps']}) and the gradient batch "
-        f"(default {experiments.HF_DEFAULTS['batch']})",
+        help="adam (default), or hf: Hessian-free, for the pathological problems (--steps, --batch: HF steps, "
+        f"gradient batch, default {experiments.HF_DEFAULTS['steps']}, {experiments.HF_DEFAULTS['batch']})",
     )
     train.add_argument(
         "--seed", type=_integer(0), default=0, help="seed of data, initialization and batches (default: 0)"
@@ -293,13 +292,7 @@ def _read_train_arguments(args):
     return experiment, out
 
 
-def _optimizer_settings(settings):
-    if settings["optimizer"] == "hf":
-        return (
-            f"optimizer=hf curvature_batch={settings['curvature_batch']} max_cg={settings['max_cg']} "
-            f"structural_damping={settings['structural_damping']:.3g}"
-        )
-    return f"lr={settings['step_size']:g}"
+_OPTIMIZER_SHOWN = {"adam": "lr={step_size:g}", "hf": "optimizer=hf curvature_batch={curvature_batch} max_cg={max_cg}"}
 
 
 def _announce(experiment, out):
@@ -308,7 +301,8 @@ def _announce(experiment, out):
     print(
         f"rnngrad train: task={experiment.task} cell={experiment.cell} layers={experiment.layers} "
         f"bidirectional={experiment.bidirectional} hidden={settings['hidden']}{length} steps={settings['steps']} "
-        f"batch={settings['batch']} {_optimizer_settings(settings)} seed={experiment.seed} -> {out}"
+        f"batch={settings['batch']} {_OPTIMIZER_SHOWN[settings['optimizer']].format(**settings)} "
+        f"seed={experiment.seed} -> {out}"
     )
     if experiment.rows is not None:
         counts = experiment.class_counts
