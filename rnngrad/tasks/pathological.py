@@ -6,8 +6,8 @@ material's section 2) trained tanh RNNs on these problems, built so that the
 answer depends on a few inputs far back in a sequence of distractors; a
 network that has not learned the long-range dependency stays at a trivial
 baseline. Every sequence here has exactly T steps (``length``), time-major;
-the paper drew lengths between T and 1.1 T, which adds nothing to the long
-range and a mask to every loss.
+the original generators draw each sequence's length from a range, which adds
+nothing to the long range and a mask to every loss.
 
 ======================  =====================================================  =================  ===========
 problem                 input x (T, B, D) -> target y                          output, loss       baseline
