@@ -38,10 +38,8 @@ def _assert_trace_equals_the_call(record, output, final):
         np.testing.assert_allclose(got, expected, rtol=1e-11, atol=1e-13)
 
 
-@settings(max_examples=30)
-@given(problem=problems(), impl=st.sampled_from(["fused", "reference"]))
-def test_trace_output_and_final_state_equal_the_plain_call(problem, impl):
-    record = trace(
+def _trace(problem):
+    return trace(
         problem.model,
         problem.params,
         problem.x,
@@ -49,6 +47,12 @@ def test_trace_output_and_final_state_equal_the_plain_call(problem, impl):
         mask=problem.mask,
         initial_state=problem.initial_state,
     )
+
+
+@settings(max_examples=30)
+@given(problem=problems(), impl=st.sampled_from(["fused", "reference"]))
+def test_trace_output_and_final_state_equal_the_plain_call(problem, impl):
+    record = _trace(problem)
     output, final = problem.run(impl=impl)
     _assert_trace_equals_the_call(record, output, final)
 
@@ -57,14 +61,7 @@ def test_trace_output_and_final_state_equal_the_plain_call(problem, impl):
 @given(problem=problems())
 def test_recorded_states_are_the_states_the_model_holds(problem):
     """The last layer's h after step t equals the output at t; at the last step of a forward direction, h_n."""
-    record = trace(
-        problem.model,
-        problem.params,
-        problem.x,
-        lengths=problem.lengths,
-        mask=problem.mask,
-        initial_state=problem.initial_state,
-    )
+    record = _trace(problem)
     model = problem.model
     h = record.values("h", layer=-1, direction=0)
     if model.merge_mode == "concat" and not model.residual:
