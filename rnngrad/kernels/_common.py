@@ -16,6 +16,7 @@ __all__ = [
     "step_masks",
     "masked_outputs",
     "tangent_array",
+    "named_tangents",
 ]
 
 
@@ -132,6 +133,13 @@ def masked_outputs(states, spec, dtype):
 def tangent_array(value, dtype):
     """A tangent or cotangent as a plain array of ``dtype``; ``None`` (a zero, skipped by the caller) stays ``None``."""
     return None if value is None else onp.asarray(value, dtype=dtype)
+
+
+def named_tangents(spec, values, dtype):
+    """``(x', state', {name: param'})`` of tangents aligned with ``(inputs, *state, *params)``, ``None`` for zeros."""
+    values = [tangent_array(v, dtype) for v in values]
+    count = 1 + spec.num_states
+    return values[0], tuple(values[1:count]), dict(zip(spec.names, values[count:]))
 
 
 def accumulate(total, term):

@@ -47,9 +47,9 @@ from . import gru
 from ._common import (
     dtype_of,
     masked_outputs,
+    named_tangents,
     products,
     step_slots,
-    tangent_array,
     time_slots,
     transposed,
     zeros_for,
@@ -57,12 +57,6 @@ from ._common import (
 from ._workspace import workspace
 
 __all__ = ["tangent", "second_order"]
-
-
-def _named(spec, values, dtype):
-    """``(x', h_0', {name: param'})`` of tangents aligned with ``(inputs, h_0, *params)``, ``None`` for zeros."""
-    values = [tangent_array(v, dtype) for v in values]
-    return values[0], values[1], dict(zip(spec.names, values[2:]))
 
 
 def tangent(spec, inputs, arrays, residuals, tangents):
@@ -75,7 +69,7 @@ def tangent(spec, inputs, arrays, residuals, tangents):
     dtype = dtype_of(inputs, arrays)
     _, w_ih, w_hh, _, _ = gru.unpack(spec, arrays)
     gates, hidden_n, hs = residuals
-    dx, dh0, dp = _named(spec, tangents, dtype)
+    dx, (dh0,), dp = named_tangents(spec, tangents, dtype)
     num_steps, batch, features = inputs.shape
     H = spec.cell.hidden_size
     flat = num_steps * batch
@@ -165,7 +159,7 @@ def second_order(
     :func:`tangent` in the direction ``tangents``, or ``None`` to compute it.
     """
     dtype = dtype_of(inputs, arrays)
-    dx, _, dp = _named(spec, tangents, dtype)
+    dx, _, dp = named_tangents(spec, tangents, dtype)
     num_steps, batch, features = inputs.shape
     H = spec.cell.hidden_size
     flat_steps = num_steps * batch

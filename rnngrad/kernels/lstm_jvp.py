@@ -55,9 +55,9 @@ from . import lstm
 from ._common import (
     dtype_of,
     masked_outputs,
+    named_tangents,
     products,
     step_slots,
-    tangent_array,
     time_slots,
     transposed,
     zeros_for,
@@ -65,12 +65,6 @@ from ._common import (
 from ._workspace import workspace
 
 __all__ = ["tangent", "second_order"]
-
-
-def _named(spec, values, dtype):
-    """``(x', h_0', c_0', {name: param'})`` of tangents aligned with ``(inputs, h_0, c_0, *params)``."""
-    values = [tangent_array(v, dtype) for v in values]
-    return values[0], values[1], values[2], dict(zip(spec.names, values[3:]))
 
 
 def _gate_slopes(gates, tanh_c, dtype):
@@ -98,7 +92,7 @@ def tangent(spec, inputs, arrays, residuals, tangents):
     w_ih, w_hh, _, _, params = lstm.unpack(spec, arrays)
     w_hr = params.get("weight_hr")
     gates, tanh_c, hs, cs, unprojected = residuals
-    dx, dh0, dc0, dp = _named(spec, tangents, dtype)
+    dx, (dh0, dc0), dp = named_tangents(spec, tangents, dtype)
     num_steps, batch, features = inputs.shape
     H, R = spec.cell.hidden_size, w_hh.shape[1]
     flat = num_steps * batch
@@ -236,7 +230,7 @@ def second_order(
     ``cotangent_tangents`` those of ``(outputs, h_T, c_T)`` (``None`` for zeros).
     """
     dtype = dtype_of(inputs, arrays)
-    dx, _, _, dp = _named(spec, tangents, dtype)
+    dx, _, dp = named_tangents(spec, tangents, dtype)
     num_steps, batch, features = inputs.shape
     H = spec.cell.hidden_size
     flat_steps = num_steps * batch

@@ -43,9 +43,9 @@ from . import rnn
 from ._common import (
     dtype_of,
     masked_outputs,
+    named_tangents,
     products,
     step_slots,
-    tangent_array,
     time_slots,
     transposed,
     zeros_for,
@@ -55,17 +55,11 @@ from ._workspace import workspace
 __all__ = ["tangent", "second_order"]
 
 
-def _named(spec, values, dtype):
-    """``(x', h_0', {name: param'})`` of tangents aligned with ``(inputs, h_0, *params)``, ``None`` for zeros."""
-    values = [tangent_array(v, dtype) for v in values]
-    return values[0], values[1], dict(zip(spec.names, values[2:]))
-
-
 def tangent(spec, inputs, arrays, states, tangents):
     r"""Tangents of ``(outputs, (h_T,))`` and the trajectory: :math:`\dot a` (T, B, H), :math:`\dot s` (T + 1, B, H)."""
     dtype = dtype_of(inputs, arrays)
     _, w_ih, w_hh, _, _ = rnn.unpack(spec, arrays)
-    dx, dh0, dp = _named(spec, tangents, dtype)
+    dx, (dh0,), dp = named_tangents(spec, tangents, dtype)
     num_steps, batch, features = inputs.shape
     hidden = w_hh.shape[0]
     order, first, last, before, after = time_slots(num_steps, spec.reverse)
@@ -105,7 +99,7 @@ def second_order(
     ``(outputs, h_T)`` (``None`` for zeros).
     """
     dtype = dtype_of(inputs, arrays)
-    dx, _, dp = _named(spec, tangents, dtype)
+    dx, _, dp = named_tangents(spec, tangents, dtype)
     num_steps, batch, features = inputs.shape
     hidden = grad_pre.shape[2]
     _, before, after = time_slots(num_steps, spec.reverse)[2:]
