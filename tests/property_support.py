@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from hypothesis import example, settings
+from hypothesis import strategies as st
 
 from rnngrad.kernels import kernel_for
 from rnngrad.testing import make_problem
@@ -107,3 +108,35 @@ def saturate(params, model, gate, value):
             saturated[key] = params[key].copy()
             saturated[key][rows] = value if key.startswith("bias_ih") else 0.0
     return saturated
+
+
+@st.composite
+def parity_problems(draw, *, kind=None, max_input_size=5, max_hidden_size=6, max_layers=3, max_steps=6, max_batch=4):
+    """A torch-compatible configuration, weights, inputs and (optional) lengths in [1, T].
+
+    Returns ``(kind, options, steps, batch, lengths, seed, with_initial_state)``; when
+    given, the lengths include T, as torch's ``pad_packed_sequence(total_length=T)`` needs.
+    """
+    kind = kind or draw(st.sampled_from(sorted(KINDS)), label="kind")
+    hidden = draw(st.integers(1, max_hidden_size), label="hidden_size")
+    options = {
+        "input_size": draw(st.integers(1, max_input_size), label="input_size"),
+        "hidden_size": hidden,
+        "num_layers": draw(st.integers(1, max_layers), label="num_layers"),
+        "bias": draw(st.booleans(), label="bias"),
+        "batch_first": draw(st.booleans(), label="batch_first"),
+        "bidirectional": draw(st.booleans(), label="bidirectional"),
+    }
+    if kind == "rnn":
+        options["nonlinearity"] = draw(st.sampled_from(["tanh", "relu"]), label="nonlinearity")
+    if kind == "lstm" and hidden > 1:
+        options["proj_size"] = draw(st.integers(0, hidden - 1), label="proj_size")
+    steps = draw(st.integers(1, max_steps), label="T")
+    batch = draw(st.integers(1, max_batch), label="B")
+    lengths = None
+    if draw(st.booleans(), label="use_lengths"):
+        lengths = draw(st.lists(st.integers(1, steps), min_size=batch, max_size=batch), label="lengths")
+        lengths[draw(st.integers(0, batch - 1))] = steps  # torch needs the longest to be T for total_length
+    seed = draw(st.integers(0, 2**32 - 1), label="seed")
+    with_state = draw(st.booleans(), label="with_initial_state")
+    return kind, options, steps, batch, lengths, seed, with_state

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from autograd import grad
 from hypothesis import example, given
-from hypothesis import strategies as st
 
 import rnngrad
 
 pytest.importorskip("torch")
+from property_support import parity_problems  # noqa: E402
 from torch_reference import (
     torch,  # noqa: E402
     torch_run,  # noqa: E402
@@ -17,34 +17,6 @@ from torch_reference import (
 
 MODELS = {"rnn": rnngrad.RNN, "lstm": rnngrad.LSTM, "gru": rnngrad.GRU}
 TOL = {"rtol": 1e-10, "atol": 1e-12}
-
-
-@st.composite
-def parity_problems(draw, *, kind=None):
-    """A torch-compatible configuration, weights, inputs and (optional) lengths in [1, T]."""
-    kind = kind or draw(st.sampled_from(sorted(MODELS)), label="kind")
-    hidden = draw(st.integers(1, 6), label="hidden_size")
-    options = {
-        "input_size": draw(st.integers(1, 5), label="input_size"),
-        "hidden_size": hidden,
-        "num_layers": draw(st.integers(1, 3), label="num_layers"),
-        "bias": draw(st.booleans(), label="bias"),
-        "batch_first": draw(st.booleans(), label="batch_first"),
-        "bidirectional": draw(st.booleans(), label="bidirectional"),
-    }
-    if kind == "rnn":
-        options["nonlinearity"] = draw(st.sampled_from(["tanh", "relu"]), label="nonlinearity")
-    if kind == "lstm" and hidden > 1:
-        options["proj_size"] = draw(st.integers(0, hidden - 1), label="proj_size")
-    steps = draw(st.integers(1, 6), label="T")
-    batch = draw(st.integers(1, 4), label="B")
-    lengths = None
-    if draw(st.booleans(), label="use_lengths"):
-        lengths = draw(st.lists(st.integers(1, steps), min_size=batch, max_size=batch), label="lengths")
-        lengths[draw(st.integers(0, batch - 1))] = steps  # torch needs the longest to be T for total_length
-    seed = draw(st.integers(0, 2**32 - 1), label="seed")
-    with_state = draw(st.booleans(), label="with_initial_state")
-    return kind, options, steps, batch, lengths, seed, with_state
 
 
 def _problem_arrays(kind, options, steps, batch, seed, with_state):

@@ -17,6 +17,20 @@ def torch_module(kind, options):
     return getattr(torch.nn, TORCH_CLASSES[kind])(**options).double()
 
 
+def torch_forward(module, tx, lengths=None, hx=None, batch_first=False):
+    """``(output, finals)`` tensors of ``module`` on ``tx``; ``lengths`` go through a packed sequence, padded to T."""
+    if lengths is None:
+        out, final = module(tx, hx)
+    else:
+        packed = torch.nn.utils.rnn.pack_padded_sequence(
+            tx, torch.as_tensor(lengths), batch_first=batch_first, enforce_sorted=False
+        )
+        out, final = module(packed, hx)
+        total = tx.shape[1] if batch_first else tx.shape[0]
+        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=batch_first, total_length=total)
+    return out, final if isinstance(final, tuple) else (final,)
+
+
 def torch_run(kind, options, params, x, lengths=None, initial_state=None, cotangents=None):
     """Forward and backward in torch.
 
@@ -32,17 +46,7 @@ def torch_run(kind, options, params, x, lengths=None, initial_state=None, cotang
         parts = initial_state if isinstance(initial_state, tuple) else (initial_state,)
         t_state = tuple(torch.tensor(p, requires_grad=True) for p in parts)
     hx = None if t_state is None else (t_state if kind == "lstm" else t_state[0])
-    batch_first = options.get("batch_first", False)
-    if lengths is not None:
-        packed = torch.nn.utils.rnn.pack_padded_sequence(
-            tx, torch.as_tensor(lengths), batch_first=batch_first, enforce_sorted=False
-        )
-        out, final = module(packed, hx)
-        total = x.shape[1] if batch_first else x.shape[0]
-        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=batch_first, total_length=total)
-    else:
-        out, final = module(tx, hx)
-    finals = final if isinstance(final, tuple) else (final,)
+    out, finals = torch_forward(module, tx, lengths, hx, options.get("batch_first", False))
     result_out = out.detach().numpy()
     result_finals = tuple(f.detach().numpy() for f in finals)
     if cotangents is None:
