@@ -307,12 +307,14 @@ def fit(
     losses, evaluations, evaluation_seconds = [], [], []
     best = {"params": params, "metric": None, "step": 0, "waited": 0}
 
-    def gradient(current, step):
+    def draw(step):
         try:
-            batch = next(batches)
+            return next(batches)
         except StopIteration:
             raise ValueError(f"batches: ran out after {step} batches, but num_steps={num_steps}") from None
-        loss, grads = loss_and_grad(current, batch)
+
+    def gradient(current, step):
+        loss, grads = loss_and_grad(current, draw(step))
         losses.append(float(loss))
         if max_grad_norm is not None:
             grads, _ = clip_by_global_norm(grads, max_grad_norm)
@@ -342,12 +344,6 @@ def fit(
 
     start = time.perf_counter()
     stopped_early = False
-
-    def draw(step):
-        try:
-            return next(batches)
-        except StopIteration:
-            raise ValueError(f"batches: ran out after {step} batches, but num_steps={num_steps}") from None
 
     def after_hessian_free_step(current, step, info):
         # HessianFree calls back after its step; the last evaluation is fit's own, below.
