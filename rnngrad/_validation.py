@@ -170,13 +170,22 @@ def check_state_array(name, value, shape, dtype):
     return value
 
 
-def check_finite_real(name, value):
-    """A finite real number (not a bool), returned as a float."""
+def check_real(name, value, *, low=None, high=None, low_open=False, high_open=False):
+    """Return ``value`` as a float, requiring a finite real number (not a bool) in the given interval.
+
+    ``low`` and ``high`` bound it (``None``: unbounded), closed unless
+    ``low_open`` or ``high_open``.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a real number, got {value!r} ({type(value).__name__})")
-    if not onp.isfinite(value):
-        raise ValueError(f"{name}: expected a finite number, got {value!r}")
-    return float(value)
+    value = float(value)
+    below = low is not None and (value <= low if low_open else value < low)
+    above = high is not None and (value >= high if high_open else value > high)
+    if not onp.isfinite(value) or below or above:
+        lower = "(-inf" if low is None else ("(" if low_open else "[") + f"{low:g}"
+        upper = "inf)" if high is None else f"{high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{name}: expected a finite number in {lower}, {upper}, got {value!r}")
+    return value
 
 
 def check_rng(name, rng):

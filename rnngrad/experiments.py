@@ -14,14 +14,13 @@ except ``adding`` at long lengths, which takes several) are in :data:`DEFAULTS`.
 """
 
 import collections
-import math
 import numbers
 from dataclasses import dataclass, field
 
 import numpy as onp
 
 from . import nn
-from ._validation import check_bool, check_positive_int
+from ._validation import check_bool, check_positive_int, check_real
 from .cells import GREFF_VARIANTS, GreffLSTMCell
 from .hessian_free import HessianFree, batch_pair, recurrent_predict
 from .models import GRU, LSTM, RNN
@@ -279,7 +278,7 @@ def prepare(
             raise ValueError(f"length: expected an integer >= {MIN_LENGTH[task]} for the {task} task, got {length!r}")
         settings["length"] = int(length)
     if step_size is not None:
-        settings["step_size"] = _check_positive_float("step_size", step_size)
+        settings["step_size"] = check_real("step_size", step_size, low=0.0, low_open=True)
     if task == "chars" and bidirectional:
         raise ValueError(
             "bidirectional: a language model reads left to right; the chars task takes no reverse direction"
@@ -351,14 +350,6 @@ def run(task="order", *, on_step=None, baseline_model=True, **arguments):
         a :class:`RunResult`.
     """
     return prepare(task, **arguments).run(on_step=on_step, baseline_model=baseline_model)
-
-
-def _check_positive_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a finite number > 0, got {value!r} ({type(value).__name__})")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
-    return float(value)
 
 
 def _fit(loss_fn, params, batches, settings, evaluate, maximize, on_step):

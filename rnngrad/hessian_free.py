@@ -69,7 +69,7 @@ from autograd.core import make_jvp, make_vjp
 from autograd.misc import flatten
 
 from . import nn
-from ._validation import check_positive_int
+from ._validation import check_positive_int, check_real
 
 __all__ = [
     "CGResult",
@@ -87,21 +87,6 @@ LM_THRESHOLDS = (0.25, 0.75)
 LM_FACTORS = (1.5, 2.0 / 3.0)
 
 
-def _check_number(name, value, *, low=0.0, low_open=False, high=None, high_open=False):
-    """Return ``value`` as a float in the given interval, naming the argument otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, onp.number)):
-        raise TypeError(f"{name}: expected a real number, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    below = value <= low if low_open else value < low
-    above = high is not None and (value >= high if high_open else value > high)
-    if not math.isfinite(value) or below or above:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        upper = "inf" if high is None else f"{high:g}"
-        raise ValueError(f"{name}: expected a number in {left}{low:g}, {upper}{right}, got {value!r}")
-    return value
-
-
 def adapt_damping(damping, rho):
     r"""The Levenberg-Marquardt rule: the next damping from the reduction ratio ``rho``.
 
@@ -111,7 +96,7 @@ def adapt_damping(damping, rho):
     by 2/3; otherwise :math:`\lambda` stays (Martens 2010, section 4.1). A
     NaN ``rho`` (a non-finite loss after the step) counts as a failure.
     """
-    damping = _check_number("damping", damping, low=0.0, low_open=True)
+    damping = check_real("damping", damping, low=0.0, low_open=True)
     if math.isnan(rho) or rho < LM_THRESHOLDS[0]:
         return damping * LM_FACTORS[0]
     if rho > LM_THRESHOLDS[1]:
@@ -172,9 +157,9 @@ def conjugate_gradient(
         a :class:`CGResult`.
     """
     max_iterations = check_positive_int("max_iterations", max_iterations, minimum=0)
-    tolerance = _check_number("tolerance", tolerance)
+    tolerance = check_real("tolerance", tolerance, low=0.0)
     min_iterations = check_positive_int("min_iterations", min_iterations)
-    keep_ratio = _check_number("keep_ratio", keep_ratio, low=1.0, low_open=True)
+    keep_ratio = check_real("keep_ratio", keep_ratio, low=1.0, low_open=True)
     b = onp.asarray(b, dtype=onp.float64).ravel()
     x = onp.zeros_like(b) if x0 is None else onp.array(x0, dtype=onp.float64).ravel()
     if x.shape != b.shape:
@@ -256,7 +241,7 @@ def gauss_newton_product(predict, output_loss, params, batch, *, structural_weig
         :func:`autograd.misc.flatten` of ``params``) to a flat vector, and
         ``unflatten`` turns a flat vector back into the nested ``params`` structure.
     """
-    structural_weight = _check_number("structural_weight", structural_weight)
+    structural_weight = check_real("structural_weight", structural_weight, low=0.0)
     flat, unflatten = flatten(params)
 
     def predict_flat(vector):
@@ -379,16 +364,16 @@ class HessianFree:
             )
         self.predict = predict
         self.output_loss = output_loss
-        self.damping = _check_number("damping", damping, low=0.0, low_open=True)
-        self.structural_damping = _check_number("structural_damping", structural_damping)
+        self.damping = check_real("damping", damping, low=0.0, low_open=True)
+        self.structural_damping = check_real("structural_damping", structural_damping, low=0.0)
         self.max_cg_iterations = check_positive_int("max_cg_iterations", max_cg_iterations)
-        self.cg_decay = _check_number("cg_decay", cg_decay, high=1.0)
-        self.cg_tolerance = _check_number("cg_tolerance", cg_tolerance)
+        self.cg_decay = check_real("cg_decay", cg_decay, low=0.0, high=1.0)
+        self.cg_tolerance = check_real("cg_tolerance", cg_tolerance, low=0.0)
         self.backtracking = bool(backtracking)
         self.line_search = bool(line_search)
         self.max_line_search = check_positive_int("max_line_search", max_line_search)
         self.adapt = bool(adapt)
-        self.min_damping = _check_number("min_damping", min_damping)
+        self.min_damping = check_real("min_damping", min_damping, low=0.0)
         self.previous = None
         #: The :class:`StepInfo` of the last step (``None`` before the first): what a progress bar shows.
         self.last_info = None

@@ -44,10 +44,10 @@ import numpy as onp
 
 from .._validation import (
     as_input_array,
-    check_finite_real,
     check_float_dtype,
     check_params,
     check_positive_int,
+    check_real,
     check_state,
     shape_of,
 )
@@ -238,7 +238,7 @@ class Cell(AbstractCell):
         rng = make_rng(seed)
         dtype = check_float_dtype("dtype", dtype)
         if forget_bias is not None:
-            forget_bias = check_finite_real("forget_bias", forget_bias)
+            forget_bias = check_real("forget_bias", forget_bias)
             if self.forget_gate_block is None:
                 raise ValueError(f"forget_bias: {type(self).__name__} has no forget gate, got {forget_bias!r}")
             if not self.bias:
